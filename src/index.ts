@@ -1,0 +1,12 @@
+/**
+ * @since 0.1.0
+ */
+export * as Budget from "./Budget.ts"
+export * as Child from "./Child.ts"
+export * as GrpcServer from "./GrpcServer.ts"
+export * as Member from "./Member.ts"
+export * as NodeSupervisor from "./NodeSupervisor.ts"
+export * as ShutdownReport from "./ShutdownReport.ts"
+export * as ShutdownSignal from "./ShutdownSignal.ts"
+export * as Supervisor from "./Supervisor.ts"
+export * as SupervisorMetrics from "./SupervisorMetrics.ts"
