@@ -31,6 +31,12 @@ interface CommonSpec {
   readonly env?: Record<string, string | undefined> | undefined
   readonly cwd?: string | undefined
   readonly stdio?: Stdio | undefined
+  /**
+   * Gives the child the read end of a pipe on fd 3 (named in its environment
+   * as `SUPERVISOR_LIFELINE_FD`) whose write end only this parent holds: EOF
+   * on it means the parent is gone, even after SIGKILL. Default true.
+   */
+  readonly lifeline?: boolean | undefined
 }
 
 /**
@@ -99,6 +105,22 @@ export class ChildSpawnError extends Data.TaggedError("ChildSpawnError")<{
   }
 }
 
+/**
+ * The fd on which a child with a lifeline reads EOF when its parent dies.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const lifelineFd = 3
+
+/**
+ * The environment variable naming the lifeline fd in the child.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const lifelineVariable = "SUPERVISOR_LIFELINE_FD"
+
 // Group members that outlive their leader get this long after the teardown's
 // SIGTERM before the spawner sends SIGKILL.
 const stragglerGrace = "500 millis"
@@ -106,9 +128,11 @@ const stragglerGrace = "500 millis"
 const commandOf = (spec: Spec): ChildProcess.Command => {
   const stdio = spec.stdio ?? "inherit"
   const output = stdio === "prefixed" ? "pipe" : stdio
+  const lifeline = spec.lifeline ?? true
   const options: ChildProcess.CommandOptions = {
     cwd: spec.cwd,
-    env: spec.env ?? {},
+    env: lifeline ? { ...spec.env, [lifelineVariable]: String(lifelineFd) } : spec.env ?? {},
+    ...(lifeline ? { additionalFds: { [`fd${lifelineFd}`]: { type: "input" } } } : {}),
     extendEnv: true,
     detached: true,
     stdin: "ignore",

@@ -89,7 +89,9 @@ export const layer: Layer.Layer<ShutdownSignal> = Layer.effect(
     const service = yield* make
     const listener = (signal: Signal) => Effect.runSync(service.deliver(signal))
     yield* Effect.acquireRelease(
-      Effect.sync(() => nodeSignals.forEach((signal) => process.on(signal, listener))),
+      // Ahead of NodeRuntime.runMain's own listener, which interrupts the main fiber:
+      // by then the signal is recorded, so the interruption is reported as that signal.
+      Effect.sync(() => nodeSignals.forEach((signal) => process.prependListener(signal, listener))),
       () => Effect.sync(() => nodeSignals.forEach((signal) => process.off(signal, listener)))
     )
     return service

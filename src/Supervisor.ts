@@ -133,8 +133,8 @@ const firstEvent = (children: ReadonlyArray<Child.Child>) =>
     ])
   })
 
-// runMain interrupts the main fiber on SIGTERM before our own listener records the
-// signal, so an interruption is reported as the signal when one was seen.
+// NodeRuntime.runMain turns SIGTERM into an interruption; ShutdownSignal records the
+// signal just before, so an interruption is reported as the signal when one was seen.
 const outcomeOfInterruption = Effect.gen(function*() {
   const signals = yield* ShutdownSignal
   return Option.match(yield* signals.poll, {
