@@ -87,7 +87,7 @@ export const layer: Layer.Layer<ShutdownSignal> = Layer.effect(
   ShutdownSignal,
   Effect.gen(function*() {
     const service = yield* make
-    const listener = (signal: Signal) => Effect.runSync(service.deliver(signal))
+    const listener = (signal: NodeJS.Signals) => Effect.runSync(service.deliver(signal as Signal))
     yield* Effect.acquireRelease(
       // Ahead of NodeRuntime.runMain's own listener, which interrupts the main fiber:
       // by then the signal is recorded, so the interruption is reported as that signal.
