@@ -1,0 +1,184 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as Cause from "effect/Cause"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Runtime from "effect/Runtime"
+import { TestClock } from "effect/testing"
+import * as Child from "../src/Child.ts"
+import { GrpcBindError } from "../src/GrpcServer.ts"
+import * as ShutdownSignal from "../src/ShutdownSignal.ts"
+import * as Supervisor from "../src/Supervisor.ts"
+import * as SupervisorMetrics from "../src/SupervisorMetrics.ts"
+import * as TestSpawner from "../src/testing/TestSpawner.ts"
+
+const layerFor = (scripts: Record<string, TestSpawner.Script>) =>
+  Layer.mergeAll(TestSpawner.layer(scripts), ShutdownSignal.layerTest, SupervisorMetrics.layerTest, NodeFileSystem.layer)
+
+const child = (name: string) => Child.make({ name, command: name })
+
+const deliverAfter = (signal: ShutdownSignal.Signal, delay: Duration.Input) =>
+  Effect.forkChild(Effect.delay(ShutdownSignal.deliver(signal), delay))
+
+/** The exit code NodeRuntime.runMain would end the process with, through Supervisor.teardown. */
+const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
+  let code = -1
+  Supervisor.teardown(exit, (value) => {
+    code = value
+  })
+  return code
+}
+
+const failureOf = <E>(exit: Exit.Exit<unknown, E>): E | undefined =>
+  Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause).pipe((option) => option._tag === "Some" ? option.value : undefined) : undefined
+
+describe("Supervisor.run and the exit codes", () => {
+  it.effect("a signal drained within the budget succeeds with the report: exit 0", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Supervisor.run({ children: [child("api")], budget: "5 seconds" }).pipe(
+        Effect.forkChild({ startImmediately: true })
+      )
+      yield* deliverAfter("SIGTERM", "1 second")
+      yield* TestClock.adjust("2 seconds")
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.strictEqual(exitCodeOf(exit), 0)
+    }).pipe(Effect.provide(layerFor({ api: { drainFor: "1 second" } }))))
+
+  it.effect("a child exiting on its own fails with ChildExitedError: exit 1", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Supervisor.run({ children: [child("api"), child("worker")], budget: "5 seconds" }).pipe(
+        Effect.forkChild({ startImmediately: true })
+      )
+      yield* TestClock.adjust("1 second")
+      const exit = yield* Fiber.await(fiber)
+      const error = failureOf(exit)
+      assert.strictEqual(error?._tag, "ChildExitedError")
+      assert.strictEqual(error?.message, "child worker (pid 1001) exited on its own by signal SIGSEGV")
+      assert.strictEqual(Runtime.getErrorExitCode(error), Supervisor.exitCodes.childExited)
+      assert.strictEqual(exitCodeOf(exit), 1)
+    }).pipe(Effect.provide(layerFor({ api: {}, worker: { exitAfter: "1 second", exitSignal: "SIGSEGV" } }))))
+
+  it.effect("a signal whose drain overran the budget fails with BudgetExceededError: exit 124", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Supervisor.run({ children: [child("api"), child("stubborn")], budget: "5 seconds" }).pipe(
+        Effect.forkChild({ startImmediately: true })
+      )
+      yield* deliverAfter("SIGTERM", "1 second")
+      yield* TestClock.adjust("6 seconds")
+      const exit = yield* Fiber.await(fiber)
+      const error = failureOf(exit)
+      assert.strictEqual(error?._tag, "BudgetExceededError")
+      assert.strictEqual(error?.message, "forced stubborn after the 5000 ms graceful-shutdown budget")
+      assert.strictEqual(exitCodeOf(exit), 124)
+    }).pipe(Effect.provide(layerFor({ api: {}, stubborn: { ignoresSigterm: true } }))))
+
+  it.effect("interrupted from outside (runMain on SIGTERM): exit 0 after a clean drain, the signal reported", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Supervisor.run({ children: [child("api")], budget: "5 seconds" }).pipe(
+        Effect.forkChild({ startImmediately: true })
+      )
+      // runMain's order: the signal is recorded, then the main fiber interrupted
+      yield* Effect.forkChild(Effect.delay(Effect.andThen(ShutdownSignal.deliver("SIGTERM"), Fiber.interrupt(fiber)), "1 second"))
+      yield* TestClock.adjust("3 seconds")
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(Exit.hasInterrupts(exit))
+      assert.strictEqual(exitCodeOf(exit), 0)
+      assert.deepStrictEqual((yield* TestSpawner.events).map((event) => `${event.kind} @${event.at}`), [
+        "spawned @0",
+        "SIGTERM @1000",
+        "exited @2000"
+      ])
+    }).pipe(Effect.provide(layerFor({ api: { drainFor: "1 second" } }))))
+
+  it.effect("interrupted from outside with a drain that overran: the failure survives the interruption, exit 124", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Supervisor.run({ children: [child("stubborn")], budget: "5 seconds" }).pipe(
+        Effect.forkChild({ startImmediately: true })
+      )
+      yield* Effect.forkChild(Effect.delay(Fiber.interrupt(fiber), "1 second"))
+      yield* TestClock.adjust("6 seconds")
+      const exit = yield* Fiber.await(fiber)
+      assert.strictEqual(failureOf(exit)?._tag, "BudgetExceededError")
+      assert.strictEqual(exitCodeOf(exit), 124)
+    }).pipe(Effect.provide(layerFor({ stubborn: { ignoresSigterm: true } }))))
+
+  it("any other failure keeps runMain's default exit code", () => {
+    assert.strictEqual(exitCodeOf(Exit.fail(new Error("boom"))), 1)
+    assert.strictEqual(exitCodeOf(Exit.succeed("done")), 0)
+  })
+})
+
+describe("Supervisor.supervise: bad input and start-up", () => {
+  it.effect("an invalid budget fails before anything starts", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Supervisor.supervise({ children: [child("api")], budget: 0 }))
+      assert.strictEqual(error._tag, "InvalidBudgetError")
+      assert.deepStrictEqual(yield* TestSpawner.events, [])
+    }).pipe(Effect.provide(layerFor({ api: {} }))))
+
+  it.effect("a server failing to bind stops the children already started and fails with the typed error", () =>
+    Effect.gen(function*() {
+      const bindError = new GrpcBindError({ name: "admin", address: "127.0.0.1:1", cause: new Error("EADDRINUSE") })
+      const error = yield* Effect.flip(Supervisor.supervise({
+        children: [child("api"), child("worker")],
+        servers: [Effect.fail(bindError)],
+        budget: "5 seconds"
+      }))
+      assert.strictEqual(error, bindError)
+      assert.strictEqual(error.message, "gRPC server \"admin\" could not bind 127.0.0.1:1: EADDRINUSE")
+      assert.deepStrictEqual((yield* TestSpawner.events).map((event) => `${event.command} ${event.kind}`), [
+        "api spawned",
+        "worker spawned",
+        "api SIGTERM",
+        "api exited",
+        "worker SIGTERM",
+        "worker exited"
+      ])
+    }).pipe(Effect.provide(layerFor({ api: {}, worker: {} }))))
+
+  it.effect("a spawn refused for permissions is a typed error naming the child and command", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Supervisor.supervise({
+        children: [Child.make({ name: "tool", command: "locked", args: ["--serve"] })],
+        budget: "5 seconds"
+      }))
+      assert(error._tag === "ChildSpawnError")
+      assert.strictEqual(error.name, "tool")
+      assert.strictEqual(error.command, "locked --serve")
+      assert.strictEqual(error.cause.reason._tag, "PermissionDenied")
+    }).pipe(Effect.provide(layerFor({ locked: { failsToSpawn: "PermissionDenied" } }))))
+
+  it.effect("interrupted while starting: what started is drained, the rest never starts", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Supervisor.supervise({
+        children: [child("api"), Effect.never as Effect.Effect<Child.Child>, child("never-started")],
+        budget: "5 seconds"
+      }).pipe(Effect.forkChild({ startImmediately: true }))
+      yield* Effect.forkChild(Effect.delay(Fiber.interrupt(fiber), "1 second"))
+      yield* TestClock.adjust("2 seconds")
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(Exit.hasInterrupts(exit))
+      assert.deepStrictEqual((yield* TestSpawner.events).map((event) => `${event.command} ${event.kind} @${event.at}`), [
+        "api spawned @0",
+        "api SIGTERM @1000",
+        "api exited @1000"
+      ])
+    }).pipe(Effect.provide(layerFor({ api: {}, "never-started": {} }))))
+
+  it.effect("with no members a signal still ends the supervision", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Supervisor.supervise({ children: [] as ReadonlyArray<Effect.Effect<Child.Child>>, budget: "5 seconds" }).pipe(
+        Effect.forkChild({ startImmediately: true })
+      )
+      yield* deliverAfter("SIGINT", "1 second")
+      yield* TestClock.adjust("1 second")
+      const report = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(report.outcome, { _tag: "Signalled", signal: "SIGINT" })
+      assert.deepStrictEqual(report.members, [])
+      assert.isTrue(report.budgetHeld)
+    }).pipe(Effect.provide(layerFor({}))))
+})
