@@ -32,9 +32,9 @@ interface CommonSpec {
   readonly cwd?: string | undefined
   readonly stdio?: Stdio | undefined
   /**
-   * Gives the child the read end of a pipe on fd 3 (named in its environment
-   * as `SUPERVISOR_LIFELINE_FD`) whose write end only this parent holds: EOF
-   * on it means the parent is gone, even after SIGKILL. Default true.
+   * Gives the child one end of a socket pair on fd 3 (named in its
+   * environment as `SUPERVISOR_LIFELINE_FD`) whose other end only this parent
+   * holds: EOF on it means the parent is gone, even after SIGKILL. Default true.
    */
   readonly lifeline?: boolean | undefined
 }

@@ -1,0 +1,112 @@
+// Real processes: the process is the thing under test here.
+import { assert, describe, it } from "@effect/vitest"
+import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcessSpawner"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Child from "../src/Child.ts"
+import * as ShutdownSignal from "../src/ShutdownSignal.ts"
+import * as Supervisor from "../src/Supervisor.ts"
+import * as SupervisorMetrics from "../src/SupervisorMetrics.ts"
+import { fixture, isGone, killQuietly, tempFile, waitForLines } from "./helpers/processes.ts"
+
+const live = Layer.mergeAll(
+  Layer.provideMerge(NodeChildProcessSpawner.layer, Layer.mergeAll(NodeFileSystem.layer, NodePath.layer)),
+  ShutdownSignal.layerTest,
+  SupervisorMetrics.layerTest
+)
+
+/** A fixture child that records its pid (and its grandchild's) once ready. */
+const fixtureChild = (name: string, env: Record<string, string> = {}) => {
+  const pidFile = tempFile(`${name}.pids`)
+  return {
+    member: Child.make({ name, module: fixture("child.ts"), env: { ...env, PID_FILE: pidFile }, stdio: "ignore" }),
+    pids: (count = 1) => Effect.promise(() => waitForLines(pidFile, count)).pipe(Effect.map((lines) => lines.map(Number))),
+    cleanup: Effect.promise(() => waitForLines(pidFile, 0)).pipe(Effect.map((lines) => killQuietly(lines.map(Number))))
+  }
+}
+
+const withCleanup = (children: ReadonlyArray<{ readonly cleanup: Effect.Effect<void> }>) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.ensuring(effect, Effect.forEach(children, (child) => child.cleanup))
+
+describe("Child with real processes", () => {
+  it.live("a child killed with SIGKILL: the rest drain, the report names it and the signal", () => {
+    const victim = fixtureChild("victim")
+    const sibling = fixtureChild("sibling", { DRAIN_MS: "100" })
+    return Effect.gen(function*() {
+      const fiber = yield* Supervisor.supervise({ children: [victim.member, sibling.member], budget: "5 seconds" }).pipe(
+        Effect.forkChild
+      )
+      const [victimPid] = yield* victim.pids()
+      const [siblingPid] = yield* sibling.pids()
+      process.kill(victimPid, "SIGKILL")
+      const report = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(report.outcome, { _tag: "ChildExited", name: "victim", pid: victimPid, code: null, signal: "SIGKILL" })
+      assert.strictEqual(report.members[0].end._tag, "AlreadyExited")
+      assert.strictEqual(report.members[1].end._tag, "Stopped")
+      assert.isAtLeast((report.members[1].end as { millis: number }).millis, 100)
+      assert.isTrue(isGone(siblingPid))
+    }).pipe(withCleanup([victim, sibling]), Effect.provide(live))
+  })
+
+  it.live("a child's own child is gone after teardown too, even one that ignores SIGTERM", () => {
+    const parent = fixtureChild("parent", { GRANDCHILD: "1" })
+    const stubbornParent = fixtureChild("stubborn-parent", { GRANDCHILD: "1", GRANDCHILD_IGNORES_SIGTERM: "1" })
+    return Effect.gen(function*() {
+      const fiber = yield* Supervisor.supervise({ children: [parent.member, stubbornParent.member], budget: "5 seconds" })
+        .pipe(Effect.forkChild)
+      const pids = [...yield* parent.pids(2), ...yield* stubbornParent.pids(2)]
+      yield* ShutdownSignal.deliver("SIGTERM")
+      const report = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(report.members.map((member) => member.end._tag), ["Stopped", "Stopped"])
+      assert.deepStrictEqual(pids.filter((pid) => !isGone(pid)), [])
+    }).pipe(withCleanup([parent, stubbornParent]), Effect.provide(live))
+  })
+
+  it.live("a child ignoring SIGTERM is SIGKILLed at the budget and nothing is left", () => {
+    const stubborn = fixtureChild("stubborn", { IGNORE_SIGTERM: "1" })
+    return Effect.gen(function*() {
+      const fiber = yield* Supervisor.supervise({ children: [stubborn.member], budget: "1 second" }).pipe(Effect.forkChild)
+      const [pid] = yield* stubborn.pids()
+      yield* ShutdownSignal.deliver("SIGTERM")
+      const report = yield* Fiber.join(fiber)
+      assert.strictEqual(report.members[0].end._tag, "Forced")
+      assert.strictEqual(report.forcedBy, "budget")
+      assert.isAtLeast(report.drainMillis, 1000)
+      assert.isTrue(isGone(pid))
+    }).pipe(withCleanup([stubborn]), Effect.provide(live))
+  })
+
+  it.live("a missing module, a missing command and a missing working directory are typed spawn errors", () =>
+    Effect.gen(function*() {
+      const missingModule = yield* Effect.flip(Effect.scoped(Child.make({ name: "ghost", module: "/nonexistent/worker.ts" })))
+      assert.strictEqual(missingModule.cause.reason._tag, "NotFound")
+      assert.match(missingModule.message, /^Child "ghost" could not start \(node \/nonexistent\/worker\.ts\)/)
+      const missingCommand = yield* Effect.flip(Effect.scoped(Child.make({ name: "tool", command: "no-such-command-here" })))
+      assert.strictEqual(missingCommand.cause.reason._tag, "NotFound")
+      assert.strictEqual(missingCommand.command, "no-such-command-here")
+      const badCwd = yield* Effect.flip(Effect.scoped(Child.make({ name: "lost", command: "true", cwd: "/nonexistent/dir" })))
+      assert.strictEqual(badCwd.name, "lost")
+    }).pipe(Effect.provide(live)))
+
+  it.live("the lifeline: the child finds its end of a socket pair on the fd named in its environment", () => {
+    const report = tempFile("lifeline.txt")
+    const script = `const fs = require("fs"); const fd = Number(process.env.SUPERVISOR_LIFELINE_FD);` +
+      `fs.writeFileSync(${JSON.stringify(report)}, fd + " " + fs.fstatSync(fd).isSocket() + "\\n")`
+    return Effect.gen(function*() {
+      const child = yield* Child.make({ name: "probe", command: process.execPath, args: ["-e", script], stdio: "ignore" })
+      assert.deepStrictEqual(yield* child.exit, { code: 0, signal: null })
+      assert.deepStrictEqual(yield* Effect.promise(() => waitForLines(report, 1)), ["3 true"])
+      const without = yield* Child.make({
+        name: "no-lifeline",
+        command: process.execPath,
+        args: ["-e", `process.exit(process.env.SUPERVISOR_LIFELINE_FD === undefined ? 0 : 1)`],
+        stdio: "ignore",
+        lifeline: false
+      })
+      assert.deepStrictEqual(yield* without.exit, { code: 0, signal: null })
+    }).pipe(Effect.scoped, Effect.provide(live))
+  })
+})
