@@ -8,12 +8,17 @@
 import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcessSpawner"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import type * as Path from "effect/Path"
 import type { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
 import type * as Prometheus from "prom-client"
 import * as ShutdownSignal from "./ShutdownSignal.ts"
+import * as Supervisor from "./Supervisor.ts"
 import * as SupervisorMetrics from "./SupervisorMetrics.ts"
 
 /**
@@ -39,3 +44,41 @@ export const layer = (options?: {
     ShutdownSignal.layer,
     SupervisorMetrics.layer(options?.registry)
   )
+
+/**
+ * Runs a supervising program as the process's main, under
+ * `NodeRuntime.runMain`, with {@link layer} provided.
+ *
+ * runMain turns SIGTERM/SIGINT into an interruption of the main fiber, which
+ * would exit 130. The supervision drains before that interruption takes
+ * effect, but the interruption then replaces the program's own exit: a dead
+ * child or a forced drain would read as a bare "interrupted". So the
+ * program's exit is kept as it was before the interruption and the process
+ * exits with {@link Supervisor.exitCodes}: 0 after a signal drained within
+ * budget, 1 when a child exited on its own, 124 when the drain had to force.
+ *
+ * @since 0.1.0
+ * @category runtime
+ */
+export const runMain = <A, E>(
+  program: Effect.Effect<A, E, NodeSupervisorServices>,
+  options?: { readonly registry?: Prometheus.Registry | undefined }
+): void => {
+  let programExit: Exit.Exit<unknown, unknown> | undefined
+  NodeRuntime.runMain(
+    program.pipe(
+      Effect.provide(layer(options)),
+      Effect.onExit((exit) => Effect.sync(() => (programExit = exit)))
+    ),
+    {
+      teardown: (exit, onExit) => {
+        const masked = Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) && programExit !== undefined
+        if (masked && Exit.isFailure(programExit!)) {
+          // runMain reported only the interruption; report what the program failed with.
+          console.error(Cause.pretty(programExit!.cause))
+        }
+        Supervisor.teardown(masked ? programExit! : exit, onExit)
+      }
+    }
+  )
+}
