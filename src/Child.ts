@@ -201,7 +201,9 @@ export const make = Effect.fnUntraced(function*(spec: Spec) {
   yield* exitStatusOf(handle).pipe(
     // `ended` first: whoever wakes on `exited` must already see the member as ended.
     Effect.flatMap((status) => Effect.andThen(Deferred.succeed(ended, undefined), Deferred.succeed(exited, status))),
-    Effect.forkIn(scope)
+    // Detached, so `exit` still completes when the scope's own cleanup ends the process;
+    // that cleanup waits for the exit, so this fiber never outlives the process.
+    Effect.forkDetach
   )
   if (spec.stdio === "prefixed") {
     yield* Effect.forkIn(forwardPrefixed(spec.name, handle.stdout, process.stdout), scope)
@@ -209,8 +211,9 @@ export const make = Effect.fnUntraced(function*(spec: Spec) {
   }
 
   // The spawner's kill waits for the group to exit; fork it so stop and force return at once.
+  // Detached, so the stop request issued while the scope closes is still sent.
   const signalGroup = (killSignal: "SIGTERM" | "SIGKILL") =>
-    Effect.asVoid(Effect.forkIn(Effect.ignore(handle.kill({ killSignal })), scope, { startImmediately: true }))
+    Effect.asVoid(Effect.forkDetach(Effect.ignore(handle.kill({ killSignal })), { startImmediately: true }))
   const member = Member.make({
     name: spec.name,
     kind: "child",

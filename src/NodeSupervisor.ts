@@ -9,9 +9,8 @@ import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcess
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import type * as Exit from "effect/Exit"
 import type * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import type * as Path from "effect/Path"
@@ -50,12 +49,10 @@ export const layer = (options?: {
  * `NodeRuntime.runMain`, with {@link layer} provided.
  *
  * runMain turns SIGTERM/SIGINT into an interruption of the main fiber, which
- * would exit 130. The supervision drains before that interruption takes
- * effect, but the interruption then replaces the program's own exit: a dead
- * child or a forced drain would read as a bare "interrupted". So the
- * program's exit is kept as it was before the interruption and the process
- * exits with {@link Supervisor.exitCodes}: 0 after a signal drained within
- * budget, 1 when a child exited on its own, 124 when the drain had to force.
+ * would exit 130 and hide the drain's verdict; {@link Supervisor.teardownFor}
+ * judges by the program's own exit instead, so the process exits with
+ * {@link Supervisor.exitCodes}: 0 after a signal drained within budget, 1 when
+ * a child exited on its own, 124 when the drain had to force.
  *
  * @since 0.1.0
  * @category runtime
@@ -70,15 +67,6 @@ export const runMain = <A, E>(
       Effect.provide(layer(options)),
       Effect.onExit((exit) => Effect.sync(() => (programExit = exit)))
     ),
-    {
-      teardown: (exit, onExit) => {
-        const masked = Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) && programExit !== undefined
-        if (masked && Exit.isFailure(programExit!)) {
-          // runMain reported only the interruption; report what the program failed with.
-          console.error(Cause.pretty(programExit!.cause))
-        }
-        Supervisor.teardown(masked ? programExit! : exit, onExit)
-      }
-    }
+    { teardown: Supervisor.teardownFor(() => programExit) }
   )
 }

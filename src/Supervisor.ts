@@ -308,14 +308,27 @@ export const run = <E1, R1, E2 = never, R2 = never>(
   options: Options<E1, R1, E2, R2>
 ) => superviseWith(options, check)
 
+const isInterruptOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+
 /**
- * `NodeRuntime.runMain` interrupts the main fiber on SIGINT/SIGTERM, which by
- * default exits 130. A supervision drains before that interruption takes
- * effect and reports a forced drain or a dead child as a failure, so an
- * interruption alone means a clean, signal-initiated shutdown: exit 0.
+ * A `Runtime.Teardown` for a supervising main. `NodeRuntime.runMain`
+ * interrupts the main fiber on SIGINT/SIGTERM, which by default exits 130. A
+ * supervision drains before that interruption takes effect, but the
+ * interruption then replaces the program's own exit. So an interrupted main
+ * is judged by `programExit`, the program's exit as recorded before the
+ * interruption: a dead child or a forced drain keeps its exit code, a clean
+ * drain exits 0.
  *
  * @since 0.1.0
  * @category runtime
  */
-export const teardown: Runtime.Teardown = (exit, onExit) =>
-  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(exitCodes.drained) : Runtime.defaultTeardown(exit, onExit)
+export const teardownFor = (programExit: () => Exit.Exit<unknown, unknown> | undefined): Runtime.Teardown =>
+(exit, onExit) => {
+  if (!isInterruptOnly(exit)) return Runtime.defaultTeardown(exit, onExit)
+  const own = programExit()
+  if (own === undefined || !Exit.isFailure(own) || isInterruptOnly(own)) return onExit(exitCodes.drained)
+  // runMain reported only the interruption; report what the program failed with.
+  console.error(Cause.pretty(own.cause))
+  return Runtime.defaultTeardown(own, onExit)
+}

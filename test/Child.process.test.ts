@@ -1,5 +1,6 @@
 // Real processes: the process is the thing under test here.
 import { assert, describe, it } from "@effect/vitest"
+import { vi } from "vitest"
 import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcessSpawner"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
@@ -108,5 +109,32 @@ describe("Child with real processes", () => {
       })
       assert.deepStrictEqual(yield* without.exit, { code: 0, signal: null })
     }).pipe(Effect.scoped, Effect.provide(live))
+  })
+
+  it.live("prefixed output: every line of stdout and stderr reaches the parent's stream behind the child's name", () => {
+    const captured = { stdout: "", stderr: "" }
+    const capture = (stream: "stdout" | "stderr", done: () => void) =>
+      vi.spyOn(process[stream], "write").mockImplementation(((chunk: string, callback?: () => void) => {
+        captured[stream] += chunk
+        if (captured.stdout.includes("[talker] two") && captured.stderr.includes("[talker] oops")) done()
+        callback?.()
+        return true
+      }) as typeof process.stdout.write)
+    return Effect.gen(function*() {
+      const allWritten = Promise.withResolvers<void>()
+      const spies = [capture("stdout", allWritten.resolve), capture("stderr", allWritten.resolve)]
+      yield* Effect.gen(function*() {
+        const child = yield* Child.make({
+          name: "talker",
+          command: process.execPath,
+          args: ["-e", "process.stdout.write('one\\ntwo\\n'); process.stderr.write('oops\\n')"],
+          stdio: "prefixed"
+        })
+        yield* child.exit
+        yield* Effect.promise(() => allWritten.promise)
+      }).pipe(Effect.scoped, Effect.ensuring(Effect.sync(() => spies.forEach((spy) => spy.mockRestore()))))
+      assert.strictEqual(captured.stdout, "[talker] one\n[talker] two\n")
+      assert.strictEqual(captured.stderr, "[talker] oops\n")
+    }).pipe(Effect.provide(live))
   })
 })

@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Runtime from "effect/Runtime"
 import { TestClock } from "effect/testing"
 import * as Child from "../src/Child.ts"
@@ -23,10 +24,14 @@ const child = (name: string) => Child.make({ name, command: name })
 const deliverAfter = (signal: ShutdownSignal.Signal, delay: Duration.Input) =>
   Effect.forkChild(Effect.delay(ShutdownSignal.deliver(signal), delay))
 
-/** The exit code NodeRuntime.runMain would end the process with, through Supervisor.teardown. */
-const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
+/**
+ * The exit code NodeRuntime.runMain would end the process with, through
+ * Supervisor.teardownFor: given the fiber's final exit, and the program's own
+ * exit when runMain's interruption replaced it.
+ */
+const exitCodeOf = (exit: Exit.Exit<unknown, unknown>, programExit?: Exit.Exit<unknown, unknown>): number => {
   let code = -1
-  Supervisor.teardown(exit, (value) => {
+  Supervisor.teardownFor(() => programExit)(exit, (value) => {
     code = value
   })
   return code
@@ -110,6 +115,15 @@ describe("Supervisor.run and the exit codes", () => {
     assert.strictEqual(exitCodeOf(Exit.fail(new Error("boom"))), 1)
     assert.strictEqual(exitCodeOf(Exit.succeed("done")), 0)
   })
+
+  it("when runMain's interruption replaced the program's exit, the program's own exit decides", () => {
+    const interrupted = Exit.interrupt(1)
+    assert.strictEqual(exitCodeOf(interrupted), 0, "nothing recorded: a signal before anything ran")
+    assert.strictEqual(exitCodeOf(interrupted, Exit.succeed("report")), 0)
+    assert.strictEqual(exitCodeOf(interrupted, Exit.interrupt(1)), 0)
+    const stubbornReport = { outcome: { _tag: "Signalled" }, members: [], budgetMillis: 500 } as never
+    assert.strictEqual(exitCodeOf(interrupted, Exit.fail(new Supervisor.BudgetExceededError({ report: stubbornReport }))), 124)
+  })
 })
 
 describe("Supervisor.supervise: bad input and start-up", () => {
@@ -168,6 +182,22 @@ describe("Supervisor.supervise: bad input and start-up", () => {
         "api exited @1000"
       ])
     }).pipe(Effect.provide(layerFor({ api: {}, "never-started": {} }))))
+
+  it.effect("interrupted while starting after a signal was recorded: the shutdown is reported as that signal", () => {
+    const messages: Array<unknown> = []
+    return Effect.gen(function*() {
+      const fiber = yield* Supervisor.supervise({
+        children: [child("api"), Effect.never as Effect.Effect<Child.Child>],
+        budget: "5 seconds"
+      }).pipe(Effect.forkChild({ startImmediately: true }))
+      yield* Effect.forkChild(Effect.delay(Effect.andThen(ShutdownSignal.deliver("SIGTERM"), Fiber.interrupt(fiber)), "1 second"))
+      yield* TestClock.adjust("1 second")
+      assert.isTrue(Exit.hasInterrupts(yield* Fiber.await(fiber)))
+      assert.include(messages, "received SIGTERM, shutting down")
+    }).pipe(
+      Effect.provide(Layer.mergeAll(layerFor({ api: {} }), Logger.layer([Logger.make(({ message }) => messages.push(...[message].flat()))])))
+    )
+  })
 
   it.effect("with no members a signal still ends the supervision", () =>
     Effect.gen(function*() {

@@ -11,6 +11,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { constant } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as PlatformError from "effect/PlatformError"
 import type * as ChildProcess from "effect/process/ChildProcess"
@@ -155,8 +156,8 @@ export const layer = (scripts: Record<string, Script>): Layer.Layer<ChildProcess
         stdout: Stream.empty,
         stderr: Stream.empty,
         all: Stream.empty,
-        getInputFd: () => Sink.drain,
-        getOutputFd: () => Stream.empty,
+        getInputFd: constant(Sink.drain),
+        getOutputFd: constant(Stream.empty),
         unref: Effect.succeed(Effect.void)
       })
     })
