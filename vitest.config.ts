@@ -5,6 +5,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     setupFiles: ["test/setup/processLeaks.ts"],
     testTimeout: 30_000,
+    reporters: ["default", "json"],
+    outputFile: { json: ".ci/test-results.json" },
     hookTimeout: 30_000,
     coverage: {
       provider: "v8",
