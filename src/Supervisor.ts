@@ -11,7 +11,6 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
@@ -150,8 +149,8 @@ const logOutcome = (outcome: Outcome) =>
 
 /**
  * Waits for every pending member to end, under the budget; a second signal cuts
- * it short. Runs in a fiber of its own so the timeout can interrupt the waiting
- * even while the supervising fiber is uninterruptible.
+ * it short. The races fork interruptible fibers, so the timeout can end the
+ * waiting although the supervising fiber itself is uninterruptible.
  */
 const awaitWithinBudget = (
   pending: ReadonlyArray<Tracked>,
@@ -176,10 +175,7 @@ const awaitWithinBudget = (
       Effect.catchTag("TimeoutError", () => Effect.succeed<ForcedBy>("budget"))
     )
     const secondSignal = Effect.as(signals.awaitSecond, "second-signal" as const)
-    const fiber = yield* Effect.forkChild(Effect.interruptible(Effect.raceFirst(held, secondSignal)), {
-      startImmediately: true
-    })
-    return yield* Fiber.join(fiber)
+    return yield* Effect.raceFirst(held, secondSignal)
   })
 
 /**
