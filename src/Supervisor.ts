@@ -112,9 +112,10 @@ const startAll = <E, R>(
       tracked.push(entry)
       if (isChild(member)) {
         yield* metrics.childStarted(member.name)
+        // Detached so that closing the scope cannot cut off the count of an exit just seen.
         yield* member.exit.pipe(
           Effect.flatMap(() => metrics.childExited(member.name, exitReason(entry))),
-          Effect.forkIn(scope)
+          Effect.forkDetach
         )
       }
     }
