@@ -2,11 +2,17 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { afterAll } from "vitest"
 
 export const fixture = (name: string): string => Path.join(import.meta.dirname, "..", "fixtures", name)
 
-export const tempFile = (name: string): string =>
-  Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-supervise-")), name)
+// One folder per test file, removed after it.
+const tempDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-supervise-"))
+afterAll(() => Fs.rmSync(tempDir, { recursive: true, force: true }))
+let tempCount = 0
+
+/** A fresh path in the worker's temp folder; `waitForLines` watches that folder. */
+export const tempFile = (name: string): string => Path.join(tempDir, `${tempCount++}-${name}`)
 
 const linesOf = (file: string): Array<string> => {
   try {
