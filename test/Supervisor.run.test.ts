@@ -1,7 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Cause from "effect/Cause"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -13,16 +11,8 @@ import * as Child from "../src/Child.ts"
 import { GrpcBindError } from "../src/GrpcServer.ts"
 import * as ShutdownSignal from "../src/ShutdownSignal.ts"
 import * as Supervisor from "../src/Supervisor.ts"
-import * as SupervisorMetrics from "../src/SupervisorMetrics.ts"
 import * as TestSpawner from "../src/testing/TestSpawner.ts"
-
-const layerFor = (scripts: Record<string, TestSpawner.Script>) =>
-  Layer.mergeAll(TestSpawner.layer(scripts), ShutdownSignal.layerTest, SupervisorMetrics.layerTest, NodeFileSystem.layer)
-
-const child = (name: string) => Child.make({ name, command: name })
-
-const deliverAfter = (signal: ShutdownSignal.Signal, delay: Duration.Input) =>
-  Effect.forkChild(Effect.delay(ShutdownSignal.deliver(signal), delay))
+import { child, deliverAfter, layerFor } from "./helpers/testClock.ts"
 
 /**
  * The exit code NodeRuntime.runMain would end the process with, through

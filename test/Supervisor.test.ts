@@ -1,40 +1,19 @@
 import { assert, describe, it } from "@effect/vitest"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import { TestClock } from "effect/testing"
 import * as Child from "../src/Child.ts"
-import * as ShutdownSignal from "../src/ShutdownSignal.ts"
 import * as Supervisor from "../src/Supervisor.ts"
-import * as SupervisorMetrics from "../src/SupervisorMetrics.ts"
 import * as TestSpawner from "../src/testing/TestSpawner.ts"
+import { child, deliverAfter, layerFor } from "./helpers/testClock.ts"
 import { fakeServer, type ServerLog } from "./helpers/fakeServer.ts"
-
-const layerFor = (scripts: Record<string, TestSpawner.Script>) =>
-  Layer.mergeAll(
-    TestSpawner.layer(scripts),
-    ShutdownSignal.layerTest,
-    SupervisorMetrics.layerTest,
-    NodeFileSystem.layer
-  )
-
-const child = (name: string) => Child.make({ name, command: name })
 
 /** Signals each command received, with the clock time. */
 const signalsByCommand = Effect.map(TestSpawner.events, (events) =>
   events
     .filter((event) => event.kind === "SIGTERM" || event.kind === "SIGKILL")
     .map((event) => `${event.command} ${event.kind} @${event.at}`))
-
-/**
- * Delivers `signal` after `delay` on the test clock: the clock then lets
- * everything the signal sets off run before it moves on.
- */
-const deliverAfter = (signal: ShutdownSignal.Signal, delay: Duration.Input) =>
-  Effect.forkChild(Effect.delay(ShutdownSignal.deliver(signal), delay))
 
 const expectNoneReaped = Effect.map(TestSpawner.events, (events) =>
   assert.deepStrictEqual(events.filter((event) => event.kind === "reaped"), []))
