@@ -1,5 +1,6 @@
 // Real processes: the process is the thing under test here.
 import { assert, describe, it } from "@effect/vitest"
+import * as Os from "node:os"
 import { vi } from "vitest"
 import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcessSpawner"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -136,5 +137,29 @@ describe("Child with real processes", () => {
       assert.strictEqual(captured.stdout, "[talker] one\n[talker] two\n")
       assert.strictEqual(captured.stderr, "[talker] oops\n")
     }).pipe(Effect.provide(live))
+  })
+
+  it.live("a forked module gets the execArgv, args, cwd and env of its spec, on top of the parent's environment", () => {
+    const report = tempFile("report.json")
+    return Effect.gen(function*() {
+      const child = yield* Child.make({
+        name: "reporter",
+        module: fixture("report.ts"),
+        execArgv: ["--no-warnings"],
+        args: ["--port", "50061"],
+        cwd: Os.tmpdir(),
+        env: { REPORT_FILE: report, GREETING: "hello" },
+        stdio: "ignore"
+      })
+      assert.deepStrictEqual(yield* child.exit, { code: 0, signal: null })
+      const [line] = yield* Effect.promise(() => waitForLines(report, 1))
+      assert.deepStrictEqual(JSON.parse(line), {
+        execArgv: ["--no-warnings"],
+        args: ["--port", "50061"],
+        cwd: Os.tmpdir(),
+        greeting: "hello",
+        inheritsParentEnv: true
+      })
+    }).pipe(Effect.scoped, Effect.provide(live))
   })
 })
