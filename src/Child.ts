@@ -13,6 +13,7 @@ import * as ChildProcess from "effect/process/ChildProcess"
 import { ChildProcessSpawner, type ChildProcessHandle } from "effect/process/ChildProcessSpawner"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as NodePath from "node:path"
 import * as Member from "./Member.ts"
 
 /**
@@ -125,6 +126,9 @@ export const lifelineVariable = "SUPERVISOR_LIFELINE_FD"
 // SIGTERM before the spawner sends SIGKILL.
 const stragglerGrace = "500 millis"
 
+// Node resolves the module against the child's working directory; check the same file.
+const modulePath = (spec: ForkSpec): string => NodePath.resolve(spec.cwd ?? process.cwd(), spec.module)
+
 const commandOf = (spec: Spec): ChildProcess.Command => {
   const stdio = spec.stdio ?? "inherit"
   const output = stdio === "prefixed" ? "pipe" : stdio
@@ -143,7 +147,7 @@ const commandOf = (spec: Spec): ChildProcess.Command => {
   }
   const args = spec.args ?? []
   return "module" in spec
-    ? ChildProcess.make(process.execPath, [...(spec.execArgv ?? []), spec.module, ...args], options)
+    ? ChildProcess.make(process.execPath, [...(spec.execArgv ?? []), modulePath(spec), ...args], options)
     : ChildProcess.make(spec.command, [...args], options)
 }
 
@@ -192,7 +196,7 @@ export const make = Effect.fnUntraced(function*(spec: Spec) {
     new ChildSpawnError({ name: spec.name, command: describe(spec), cause })
   if ("module" in spec) {
     const fs = yield* FileSystem.FileSystem
-    yield* fs.access(spec.module).pipe(Effect.mapError(toSpawnError))
+    yield* fs.access(modulePath(spec)).pipe(Effect.mapError(toSpawnError))
   }
   const handle = yield* spawner.spawn(commandOf(spec)).pipe(Effect.mapError(toSpawnError))
 

@@ -1,6 +1,7 @@
 // Real processes: the process is the thing under test here.
 import { assert, describe, it } from "@effect/vitest"
 import * as Os from "node:os"
+import * as Path from "node:path"
 import { vi } from "vitest"
 import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcessSpawner"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -160,6 +161,17 @@ describe("Child with real processes", () => {
         greeting: "hello",
         inheritsParentEnv: true
       })
+      // A relative module is found in the child's own working directory, as Node finds it.
+      const relative = tempFile("relative.json")
+      const fromItsFolder = yield* Child.make({
+        name: "relative",
+        module: "report.ts",
+        cwd: Path.dirname(fixture("report.ts")),
+        env: { REPORT_FILE: relative },
+        stdio: "ignore"
+      })
+      assert.deepStrictEqual(yield* fromItsFolder.exit, { code: 0, signal: null })
+      assert.strictEqual(JSON.parse((yield* Effect.promise(() => waitForLines(relative, 1)))[0]).cwd, Path.dirname(fixture("report.ts")))
     }).pipe(Effect.scoped, Effect.provide(live))
   })
 })
