@@ -1,0 +1,297 @@
+/**
+ * The child side of supervision: what a supervised Effect program runs
+ * instead of `NodeRuntime.runMain`. SIGTERM/SIGINT, or EOF on the lifeline
+ * fd (the parent died, even by SIGKILL), interrupts the main fiber so its
+ * finalizers drain it; the process then exits 0. The drain is bounded by a
+ * timeout of its own, since a dead parent can no longer force it.
+ *
+ * Why a lifeline pipe rather than IPC disconnect or ppid polling: EOF on an
+ * inherited fd is reported by the kernel the moment the parent's last copy of
+ * the other end closes, whatever killed it; it needs no polling interval, no
+ * Node IPC channel, and any language can `read(3)` or `poll` it.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Runtime from "effect/Runtime"
+import * as Net from "node:net"
+import type { Readable } from "node:stream"
+import { lifelineVariable } from "./Child.ts"
+
+/**
+ * Why the child began its drain.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StopReason = Data.TaggedEnum<{
+  /** The supervisor (or someone) asked for a graceful stop. */
+  Signalled: { readonly signal: Signal }
+  /** EOF or an error on the lifeline: the parent is gone. */
+  ParentGone: { readonly detail: string }
+}>
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const StopReason = Data.taggedEnum<StopReason>()
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Signal = "SIGTERM" | "SIGINT"
+
+/**
+ * How the supervised program ended without failing.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Result<A> = Data.TaggedEnum<{
+  /** The main effect finished by itself. */
+  Completed: { readonly value: A }
+  /** A stop reason interrupted the main effect, and its finalizers finished in `millis`. */
+  Drained: { readonly reason: StopReason; readonly millis: number }
+}>
+
+/**
+ * Where signals come from: registers a listener, returns its removal.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SignalSource = (listener: (signal: Signal) => void) => () => void
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * How long the drain may take before the child gives up (exit 124). Default:
+   * the supervisor's budget from `SUPERVISOR_BUDGET_MS` when set, else 30 seconds.
+   */
+  readonly drainTimeout?: Duration.Input | undefined
+  /**
+   * The lifeline: a stream whose end means the parent is gone, an fd to read,
+   * or `false` for none. Default: the fd named by `SUPERVISOR_LIFELINE_FD`, none when unset.
+   */
+  readonly lifeline?: Readable | number | false | undefined
+  /** Default: the process's SIGTERM and SIGINT. */
+  readonly signals?: SignalSource | undefined
+  /** Default: `process.env`. */
+  readonly env?: Record<string, string | undefined> | undefined
+}
+
+/**
+ * The lifeline named in the environment cannot be read: not a number, not an
+ * open pipe or socket.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LifelineError extends Data.TaggedError("LifelineError")<{
+  readonly fd: string
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    return `Cannot read the lifeline fd ${this.fd} (${lifelineVariable}): ${
+      this.cause instanceof Error ? this.cause.message : String(this.cause)
+    }`
+  }
+}
+
+/**
+ * The drain outlasted its timeout; the process exits 124, as `timeout(1)`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DrainTimeoutError extends Data.TaggedError("DrainTimeoutError")<{
+  readonly reason: StopReason
+  readonly timeoutMillis: number
+}> {
+  override readonly [Runtime.errorExitCode] = 124
+  override get message(): string {
+    return `drain after ${formatReason(this.reason)} did not finish within ${this.timeoutMillis} ms`
+  }
+}
+
+/**
+ * The environment variable a supervisor may set to the budget it gives the
+ * child, in milliseconds.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const budgetVariable = "SUPERVISOR_BUDGET_MS"
+
+const defaultDrainTimeout = Duration.seconds(30)
+
+/**
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatReason: (reason: StopReason) => string = StopReason.$match({
+  Signalled: ({ signal }) => `received ${signal}`,
+  ParentGone: ({ detail }) => `parent gone (${detail})`
+})
+
+/**
+ * The process's SIGTERM and SIGINT. A listener also stops Node's default
+ * action (exit at once), which is what lets the drain run.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const processSignals: SignalSource = (listener) => {
+  const handlers = (["SIGTERM", "SIGINT"] as const).map((signal) => {
+    const handler = () => listener(signal)
+    process.on(signal, handler)
+    return [signal, handler] as const
+  })
+  return () => handlers.forEach(([signal, handler]) => process.off(signal, handler))
+}
+
+/**
+ * Opens a lifeline fd as a readable stream (a pipe or a socket; a regular
+ * file has no EOF-on-death meaning and is refused).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const openLifeline = (fd: string): Effect.Effect<Readable, LifelineError> =>
+  Effect.try({
+    try: () => {
+      const number = Number(fd)
+      if (!Number.isInteger(number) || number < 0) throw new Error("not an fd number")
+      return new Net.Socket({ fd: number, readable: true, writable: false })
+    },
+    catch: (cause) => new LifelineError({ fd, cause })
+  })
+
+/**
+ * Completes when the stream ends, errors or closes: the parent is gone. Data
+ * on it is ignored. The stream is destroyed when the waiting stops, so it
+ * does not keep the process alive.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const awaitParentGone = (stream: Readable): Effect.Effect<StopReason> =>
+  Effect.callback<StopReason>((resume) => {
+    const gone = (detail: string) => () => resume(Effect.succeed(StopReason.ParentGone({ detail })))
+    const onEnd = gone("EOF on the lifeline")
+    const onClose = gone("lifeline closed")
+    const onError = (error: Error) => gone(`lifeline error: ${error.message}`)()
+    stream.on("end", onEnd).on("close", onClose).on("error", onError)
+    // Reading is what makes the end observable.
+    stream.resume()
+    return Effect.sync(() => stream.off("end", onEnd).off("close", onClose).off("error", onError))
+  }).pipe(
+    Effect.ensuring(Effect.sync(() => stream.destroy()))
+  )
+
+const awaitSignal = (source: SignalSource): Effect.Effect<StopReason> =>
+  Effect.callback<StopReason>((resume) => {
+    const remove = source((signal) => resume(Effect.succeed(StopReason.Signalled({ signal }))))
+    return Effect.sync(remove)
+  })
+
+const lifelineOf = (options: Options, env: Record<string, string | undefined>) => {
+  const lifeline = options.lifeline ?? env[lifelineVariable]
+  if (lifeline === undefined || lifeline === false) return Effect.succeed(Effect.never)
+  const stream = typeof lifeline === "object" ? Effect.succeed(lifeline) : openLifeline(String(lifeline))
+  return Effect.map(stream, awaitParentGone)
+}
+
+const drainTimeoutOf = (options: Options, env: Record<string, string | undefined>): Duration.Duration => {
+  if (options.drainTimeout !== undefined) return Duration.fromInputUnsafe(options.drainTimeout)
+  const budget = Number(env[budgetVariable])
+  return Number.isFinite(budget) && budget > 0 ? Duration.millis(budget) : defaultDrainTimeout
+}
+
+/**
+ * Runs `main` until it finishes or a stop reason arrives; on a stop reason,
+ * interrupts it and waits for its finalizers, up to the drain timeout. An
+ * uninterruptible region of `main` (a job in hand) finishes first.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const run = <A, E, R>(
+  main: Effect.Effect<A, E, R>,
+  options: Options = {}
+): Effect.Effect<Result<A>, E | LifelineError | DrainTimeoutError, R> =>
+  Effect.gen(function*() {
+    const env = options.env ?? process.env
+    const timeout = drainTimeoutOf(options, env)
+    const parentGone = yield* lifelineOf(options, env)
+    const stop = yield* Deferred.make<StopReason>()
+    // Started before main, so a stop arriving while main starts up is not lost.
+    const watcher = yield* Effect.forkChild(
+      Effect.flatMap(Effect.raceFirst(awaitSignal(options.signals ?? processSignals), parentGone), (reason) =>
+        Deferred.succeed(stop, reason)),
+      { startImmediately: true }
+    )
+    // Detached, so that a drain stuck past its timeout cannot hold this fiber's own exit.
+    const fiber = yield* Effect.forkDetach(main, { startImmediately: true })
+    const first = yield* Effect.raceFirst(
+      Effect.map(Fiber.await(fiber), (exit) => ({ _tag: "Exit" as const, exit })),
+      Effect.map(Deferred.await(stop), (reason) => ({ _tag: "Stop" as const, reason }))
+    )
+    yield* Fiber.interrupt(watcher)
+    if (first._tag === "Exit") {
+      return yield* Exit.map(first.exit, (value): Result<A> => ({ _tag: "Completed", value }))
+    }
+    const reason = first.reason
+    yield* Effect.logInfo(`${formatReason(reason)}, draining`)
+    const startedAt = Date.now()
+    // Interrupt without waiting here: the timeout must be able to end the wait for a stuck finalizer.
+    fiber.interruptUnsafe()
+    const drained = yield* Fiber.await(fiber).pipe(Effect.timeoutOption(timeout))
+    if (drained._tag === "None") {
+      return yield* new DrainTimeoutError({ reason, timeoutMillis: Duration.toMillis(timeout) })
+    }
+    const millis = Date.now() - startedAt
+    yield* Effect.logInfo(`drained in ${millis} ms`)
+    // A failure in a finalizer is still a failure of the drain.
+    const exit = drained.value
+    if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
+    return { _tag: "Drained", reason, millis } satisfies Result<A>
+  })
+
+// Once the parent is gone, writes to a prefixed stdout fail with EPIPE; the drain must go on.
+const ignoreEpipe = (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error
+}
+
+/**
+ * Runs a supervised child's main program: {@link run}, then exits with 0
+ * after a drain or a normal end, 124 when the drain timed out, and the
+ * error's code (default 1) when `main` failed. Use instead of
+ * `NodeRuntime.runMain`, whose SIGTERM interruption would exit 130.
+ *
+ * @since 0.1.0
+ * @category runtime
+ */
+export const runMain = <A, E>(
+  main: Effect.Effect<A, E>,
+  options: Options & { readonly exit?: ((code: number) => void) | undefined } = {}
+): void => {
+  process.stdout.on("error", ignoreEpipe)
+  process.stderr.on("error", ignoreEpipe)
+  // Always exit, even when a handle (a keep-alive socket, a stray timer) would keep a drained child alive.
+  const exit = options.exit ?? ((code: number) => process.exit(code))
+  Runtime.makeRunMain(({ fiber, teardown }) => {
+    fiber.addObserver((result) => teardown(result, exit))
+  })(run(main, options))
+}
