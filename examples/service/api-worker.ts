@@ -1,0 +1,52 @@
+// An API worker: serves the Jobs gRPC API on 127.0.0.1:PORT. On SIGTERM (or
+// when the supervisor is gone) it stops accepting calls and lets the
+// in-flight ones finish (grpc-js tryShutdown), then exits.
+import * as Grpc from "@grpc/grpc-js"
+import * as Effect from "effect/Effect"
+import { GrpcServer, SupervisedChild } from "../../src/index.ts"
+import type { GetJobRequest, ListJobsRequest, SubmitJobRequest } from "./protocol.ts"
+import { JobsService } from "./protocol.ts"
+import * as Store from "./store.ts"
+
+const store = Store.makeStore(Store.open(process.env.DB_PATH!))
+
+type Unary<Req> = Grpc.handleUnaryCall<Req, unknown>
+
+const fail = (code: Grpc.status, details: string) => Object.assign(new Error(details), { code, details })
+
+const submitJob: Unary<SubmitJobRequest> = (call, callback) => {
+  const name = typeof call.request.name === "string" ? call.request.name.trim() : ""
+  if (name === "") return callback(fail(Grpc.status.INVALID_ARGUMENT, "name must be a non-empty string"))
+  const job = store.submit(name, call.request.key ?? null)
+  console.log(`job ${job.id} submitted: ${job.name}`)
+  callback(null, job)
+}
+
+const getJob: Unary<GetJobRequest> = (call, callback) => {
+  const waitUntil = Date.now() + Math.min(Math.max(Number(call.request.waitMs ?? 0), 0), 60_000)
+  const answer = () => {
+    const job = store.get(Number(call.request.id))
+    if (job === undefined) return callback(fail(Grpc.status.NOT_FOUND, `no job ${call.request.id}`))
+    // A long poll: the worker is another process, so look again shortly.
+    if (job.state !== "done" && Date.now() < waitUntil && !call.cancelled) return void setTimeout(answer, 50)
+    callback(null, job)
+  }
+  answer()
+}
+
+const listJobs: Unary<ListJobsRequest> = (call, callback) =>
+  callback(null, { jobs: store.list(call.request.state, Math.min(Number(call.request.limit ?? 50), 1000)) })
+
+const main = Effect.gen(function*() {
+  const server = yield* GrpcServer.make({
+    name: "jobs",
+    address: `127.0.0.1:${process.env.PORT ?? "0"}`,
+    register: (server) => server.addService(JobsService, { submitJob, getJob, listJobs })
+  })
+  // Runs first on the drain: stop accepting, wait for the in-flight calls.
+  yield* Effect.addFinalizer(() => Effect.andThen(server.requestStop, server.ended))
+  console.log(`listening on 127.0.0.1:${server.port}`)
+  return yield* Effect.never
+})
+
+SupervisedChild.runMain(Effect.scoped(main))
