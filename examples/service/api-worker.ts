@@ -23,7 +23,9 @@ const submitJob: Unary<SubmitJobRequest> = (call, callback) => {
 }
 
 const getJob: Unary<GetJobRequest> = (call, callback) => {
-  const waitUntil = Date.now() + Math.min(Math.max(Number(call.request.waitMs ?? 0), 0), 60_000)
+  const waitMs = Math.min(Math.max(Number(call.request.waitMs ?? 0), 0), 60_000)
+  const waitUntil = Date.now() + waitMs
+  if (waitMs > 0) console.log(`job ${call.request.id}: waiting up to ${waitMs} ms for it to be done`)
   const answer = () => {
     const job = store.get(Number(call.request.id))
     if (job === undefined) return callback(fail(Grpc.status.NOT_FOUND, `no job ${call.request.id}`))
@@ -44,8 +46,13 @@ const main = Effect.gen(function*() {
     register: (server) => server.addService(JobsService, { submitJob, getJob, listJobs })
   })
   // Runs first on the drain: stop accepting, wait for the in-flight calls.
-  yield* Effect.addFinalizer(() => Effect.andThen(server.requestStop, server.ended))
-  console.log(`listening on 127.0.0.1:${server.port}`)
+  yield* Effect.addFinalizer(() =>
+    server.requestStop.pipe(
+      Effect.andThen(Effect.sync(() => console.log("refusing new calls; finishing the ones in flight"))),
+      Effect.andThen(server.ended)
+    )
+  )
+  console.log(`listening on 127.0.0.1:${server.port}, pid ${process.pid}`)
   return yield* Effect.never
 })
 

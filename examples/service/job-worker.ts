@@ -22,7 +22,7 @@ const runOne = Effect.gen(function*() {
 }).pipe(Effect.uninterruptible)
 
 const main = Effect.gen(function*() {
-  console.log(`ready, claiming jobs as ${owner}`)
+  console.log(`ready, pid ${process.pid}, claiming jobs as ${owner}`)
   while (true) {
     // Polling the shared file is the simplest cross-process wake-up for an example.
     if (!(yield* runOne)) yield* Effect.sleep("100 millis")

@@ -15,7 +15,7 @@ const enqueue = Effect.sync(() => {
 })
 
 const main = Effect.gen(function*() {
-  console.log(`ready, one periodic job every ${everyMs} ms`)
+  console.log(`ready, pid ${process.pid}, one periodic job every ${everyMs} ms`)
   while (true) {
     yield* enqueue
     yield* Effect.sleep(everyMs - (Date.now() % everyMs))
