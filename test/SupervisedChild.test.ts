@@ -9,7 +9,12 @@ import * as Fs from "node:fs"
 import { PassThrough } from "node:stream"
 import * as SupervisedChild from "../src/SupervisedChild.ts"
 import { vi } from "vitest"
-import { tempFile } from "./helpers/processes.ts"
+import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcessSpawner"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as Layer from "effect/Layer"
+import * as Child from "../src/Child.ts"
+import { fixture, isGone, killQuietly, tempFile, waitForLines } from "./helpers/processes.ts"
 
 /** A signal source the test fires by hand. */
 const manualSignals = () => {
@@ -268,6 +273,52 @@ describe("SupervisedChild", () => {
       process.stderr.emit("error", epipe)
       const other = Object.assign(new Error("write EIO"), { code: "EIO" })
       assert.throws(() => process.stdout.emit("error", other), /EIO/)
+    })
+  })
+
+  describe("real processes", () => {
+    const live = Layer.provideMerge(NodeChildProcessSpawner.layer, Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
+
+    it.live("SIGTERM from its supervisor drains the child and it exits 0", () => {
+      const events = tempFile("events")
+      return Effect.gen(function*() {
+        const child = yield* Child.make({
+          name: "supervised",
+          module: fixture("supervised-child.ts"),
+          env: { EVENTS_FILE: events, DRAIN_MS: "100" },
+          stdio: "ignore"
+        })
+        yield* Effect.promise(() => waitForLines(events, 1))
+        yield* child.requestStop
+        assert.deepStrictEqual(yield* child.exit, { code: 0, signal: null })
+        const lines = yield* Effect.promise(() => waitForLines(events, 2))
+        assert.deepStrictEqual(lines, [`ready ${child.pid}`, `drained ${child.pid}`])
+      }).pipe(Effect.scoped, Effect.provide(live))
+    })
+
+    it("a parent SIGKILLed: the child reads EOF on its lifeline, drains and exits within 1 s", async () => {
+      const events = tempFile("orphan-events")
+      const parent = ChildProcess.spawn(process.execPath, [fixture("supervised-parent.ts")], {
+        env: { ...process.env, EVENTS_FILE: events, DRAIN_MS: "50" },
+        stdio: "ignore"
+      })
+      let pid = 0
+      try {
+        const [ready] = await waitForLines(events, 1)
+        pid = Number(ready.split(" ")[1])
+        const killedAt = Date.now()
+        process.kill(parent.pid!, "SIGKILL")
+        const lines = await waitForLines(events, 2, 1_000)
+        assert.strictEqual(lines[1], `drained ${pid}`)
+        assert.isBelow(Date.now() - killedAt, 1_000)
+        // It exits right after its drain; the leak check after this file confirms it is gone for good.
+        await new Promise<void>((resolve, reject) => {
+          const check = () => isGone(pid) ? resolve() : Date.now() - killedAt > 2_000 ? reject(new Error("still alive")) : setTimeout(check, 10)
+          check()
+        })
+      } finally {
+        killQuietly([parent.pid!, pid].filter((value) => value > 0))
+      }
     })
   })
 })
