@@ -1,0 +1,450 @@
+// `npm run bench`: the same scenarios, in the same run, against our supervisor
+// (bench/supervisor.ts) and against `concurrently --kill-others --kill-timeout`,
+// with real processes on loopback only. Prints one table side by side and writes
+// the figures to bench/results/latest.json.
+//
+// Every run is bounded: a supervisor that does not exit in time is recorded as
+// such, and it and its children are SIGKILLed before the next run.
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+
+const benchDir = import.meta.dirname
+const root = Path.dirname(benchDir)
+const node = process.execPath
+const childModule = Path.join(benchDir, "child.ts")
+const ourSupervisor = Path.join(benchDir, "supervisor.ts")
+const concurrentlyBin = Path.join(root, "node_modules", "concurrently", "dist", "bin", "concurrently.js")
+const workDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-supervise-bench-"))
+
+type SideName = "ours" | "peer"
+const sides: ReadonlyArray<SideName> = ["ours", "peer"]
+
+// ---------------------------------------------------------------- utilities
+
+const now = () => process.hrtime.bigint()
+const msBetween = (from: bigint, to: bigint) => Number(to - from) / 1e6
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+// A seeded generator, so both sides get the same random drains and moments.
+const random = (() => {
+  let state = Number(process.env.BENCH_SEED ?? 42) >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+})()
+
+interface LogLine {
+  readonly event: string
+  readonly name: string
+  readonly pid: number
+  readonly ns: bigint
+}
+
+const readLog = (file: string): Array<LogLine> => {
+  let text = ""
+  try {
+    text = Fs.readFileSync(file, "utf8")
+  } catch {
+    return []
+  }
+  return text.split("\n").filter((line) => line.length > 0).map((line) => {
+    const [event, name, pid, ns] = line.split(" ")
+    return { event, name, pid: Number(pid), ns: BigInt(ns) }
+  })
+}
+
+const waitForEvents = async (file: string, event: string, count: number, timeoutMs: number) => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const found = readLog(file).filter((line) => line.event === event)
+    if (found.length >= count) return found
+    if (Date.now() > deadline) throw new Error(`${count} × ${event} not seen in ${timeoutMs} ms (${found.length} seen)`)
+    await sleep(5)
+  }
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    const stat = Fs.readFileSync(`/proc/${pid}/stat`, "latin1")
+    if (/^\d+ \(.*\) Z/.test(stat)) return false
+    return Fs.readFileSync(`/proc/${pid}/cmdline`, "latin1").includes("child.ts")
+  } catch {
+    return false
+  }
+}
+
+const killAll = (pids: ReadonlyArray<number>) => {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL")
+    } catch {
+      // gone
+    }
+  }
+}
+
+/** CPU time of a whole process (every thread), in ms: from per-thread schedstat (ns) when available. */
+const cpuMillis = (pid: number): number => {
+  try {
+    const tasks = Fs.readdirSync(`/proc/${pid}/task`)
+    return tasks.reduce((sum, task) => {
+      const [onCpu] = Fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, "latin1").split(" ")
+      return sum + Number(onCpu) / 1e6
+    }, 0)
+  } catch {
+    const fields = Fs.readFileSync(`/proc/${pid}/stat`, "latin1").replace(/^.*\) /, "").split(" ")
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  }
+}
+
+const rssBytes = (pid: number): number => {
+  const status = Fs.readFileSync(`/proc/${pid}/status`, "latin1")
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024
+}
+
+const percentile = (values: ReadonlyArray<number>, p: number) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+}
+
+// ---------------------------------------------------------------- one supervisor run
+
+interface ChildConfig {
+  readonly name: string
+  readonly env: Record<string, string>
+}
+
+interface Supervisor {
+  readonly pid: number
+  readonly log: string
+  /** Resolves at the supervisor's exit, stamped with the runner's monotonic clock. */
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: string | null; readonly ns: bigint }>
+  readonly output: () => string
+}
+
+let runCount = 0
+
+const start = (side: SideName, children: ReadonlyArray<ChildConfig>, budgetMs: number): Supervisor => {
+  const log = Path.join(workDir, `run-${runCount++}.log`)
+  const withLog = children.map((child) => ({ name: child.name, env: { ...child.env, NAME: child.name, BENCH_LOG: log } }))
+  let args: Array<string>
+  let env: NodeJS.ProcessEnv = process.env
+  if (side === "ours") {
+    const config = Path.join(workDir, `run-${runCount}.json`)
+    Fs.writeFileSync(config, JSON.stringify({ budgetMs, children: withLog }))
+    args = [ourSupervisor]
+    env = { ...process.env, BENCH_CONFIG: config }
+  } else {
+    const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`
+    const commands = withLog.map((child) =>
+      [
+        ...Object.entries(child.env).map(([key, value]) => `${key}=${quote(value)}`),
+        "exec",
+        quote(node),
+        quote(childModule)
+      ].join(" ")
+    )
+    args = [concurrentlyBin, "--kill-others", "--kill-timeout", String(budgetMs), "--no-color", ...commands]
+  }
+  const child = ChildProcess.spawn(node, args, { stdio: ["ignore", "pipe", "pipe"], env })
+  let output = ""
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-8192)
+  }
+  child.stdout.on("data", collect)
+  child.stderr.on("data", collect)
+  const exited = new Promise<{ code: number | null; signal: string | null; ns: bigint }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal, ns: now() }))
+  )
+  return { pid: child.pid!, log, exited, output: () => output }
+}
+
+/** Waits for the exit up to `timeoutMs`; then counts the children left alive and kills everything. */
+const finish = async (supervisor: Supervisor, timeoutMs: number) => {
+  const result = await Promise.race([supervisor.exited, sleep(timeoutMs).then(() => undefined)])
+  const childPids = [...new Set(readLog(supervisor.log).filter((line) => line.event === "start").map((line) => line.pid))]
+  const leftAlive = childPids.filter(isAlive).length
+  if (result === undefined) {
+    killAll([supervisor.pid])
+    await supervisor.exited
+  }
+  killAll(childPids.filter(isAlive))
+  return { exit: result, leftAlive, lines: readLog(supervisor.log) }
+}
+
+// ---------------------------------------------------------------- scenarios
+
+const children = (count: number, env: (index: number) => Record<string, string> = () => ({})) =>
+  Array.from({ length: count }, (_, index) => ({ name: `c${index}`, env: env(index) }))
+
+interface Detection {
+  readonly p50: number
+  readonly p99: number
+  readonly max: number
+  readonly samples: Array<number>
+  readonly leftAlive: number
+  readonly failures: number
+}
+
+const detection = async (side: SideName, repetitions: number, moments: ReadonlyArray<number>): Promise<Detection> => {
+  const samples: Array<number> = []
+  let leftAlive = 0
+  let failures = 0
+  for (let rep = 0; rep < repetitions; rep++) {
+    const supervisor = start(side, children(8, (index) => (index === 0 ? { EXIT_ON_USR2: "3" } : {})), 5_000)
+    try {
+      const started = await waitForEvents(supervisor.log, "start", 8, 30_000)
+      await sleep(moments[rep])
+      process.kill(started.find((line) => line.name === "c0")!.pid, "SIGUSR2")
+      const result = await finish(supervisor, 10_000)
+      leftAlive += result.leftAlive
+      const exit = result.lines.find((line) => line.event === "exit")!
+      const firstTerm = result.lines.filter((line) => line.event === "sigterm").map((line) => line.ns).sort()[0]
+      if (firstTerm === undefined || result.exit === undefined) {
+        failures++
+        continue
+      }
+      samples.push(msBetween(exit.ns, firstTerm))
+    } catch (error) {
+      failures++
+      console.error(`${side} detection #${rep}: ${String(error)}\n${supervisor.output()}`)
+      await finish(supervisor, 0)
+    }
+  }
+  return {
+    p50: percentile(samples, 50),
+    p99: percentile(samples, 99),
+    max: Math.max(...samples),
+    samples,
+    leftAlive,
+    failures
+  }
+}
+
+interface Overhead {
+  readonly n: number
+  /** Supervisor exit − the slowest child's drain end. */
+  readonly overheadMs: number
+  /** SIGTERM to the supervisor → its exit. */
+  readonly totalMs: number
+  readonly slowestDrainMs: number
+  readonly exitCode: number | null
+  readonly leftAlive: number
+  /** Supervisor RSS once every child is up. */
+  readonly rssBytes: number
+}
+
+const overhead = async (side: SideName, n: number, drains: ReadonlyArray<number>): Promise<Overhead> => {
+  const supervisor = start(side, children(n, (index) => ({ DRAIN_MS: String(drains[index]) })), 10_000)
+  try {
+    await waitForEvents(supervisor.log, "start", n, 180_000)
+    // Let start-up garbage settle before the memory reading.
+    await sleep(1_000)
+    const rss = rssBytes(supervisor.pid)
+    const signalAt = now()
+    process.kill(supervisor.pid, "SIGTERM")
+    const result = await finish(supervisor, 20_000)
+    const drainEnds = result.lines.filter((line) => line.event === "drained").map((line) => line.ns)
+    const slowest = drainEnds.reduce((a, b) => (a > b ? a : b), signalAt)
+    const exitNs = result.exit?.ns
+    return {
+      n,
+      overheadMs: exitNs === undefined ? NaN : msBetween(slowest, exitNs),
+      totalMs: exitNs === undefined ? NaN : msBetween(signalAt, exitNs),
+      slowestDrainMs: msBetween(signalAt, slowest),
+      exitCode: result.exit?.code ?? null,
+      leftAlive: result.leftAlive,
+      rssBytes: rss
+    }
+  } catch (error) {
+    console.error(`${side} overhead N=${n}: ${String(error)}\n${supervisor.output()}`)
+    await finish(supervisor, 0)
+    throw error
+  }
+}
+
+interface Stubborn {
+  /** The trigger (SIGTERM to the supervisor, or a child's own exit) → supervisor exit; null when it did not exit. */
+  readonly exitMs: number | null
+  readonly exitCode: number | null
+  readonly leftAlive: number
+  readonly waitedMs: number
+}
+
+const stubbornBudgetMs = 1_000
+const stubbornWaitMs = stubbornBudgetMs + 5_000
+
+/** N = 10 ignoring SIGTERM; the trigger is SIGTERM to the supervisor, or (kill-others path) one child exiting. */
+const stubborn = async (side: SideName, trigger: "signal" | "child-exit"): Promise<Stubborn> => {
+  const list = children(10, (index) =>
+    trigger === "child-exit" && index === 0 ? { EXIT_ON_USR2: "3" } : { IGNORE_SIGTERM: "1" }
+  )
+  const supervisor = start(side, list, stubbornBudgetMs)
+  const started = await waitForEvents(supervisor.log, "start", 10, 30_000)
+  const triggeredAt = now()
+  if (trigger === "signal") process.kill(supervisor.pid, "SIGTERM")
+  else process.kill(started.find((line) => line.name === "c0")!.pid, "SIGUSR2")
+  const result = await finish(supervisor, stubbornWaitMs)
+  return {
+    exitMs: result.exit === undefined ? null : msBetween(triggeredAt, result.exit.ns),
+    exitCode: result.exit?.code ?? null,
+    leftAlive: result.leftAlive,
+    waitedMs: stubbornWaitMs
+  }
+}
+
+interface Idle {
+  readonly cpuMs: number
+  readonly seconds: number
+  readonly leftAlive: number
+}
+
+const idle = async (side: SideName, seconds: number): Promise<Idle> => {
+  const supervisor = start(side, children(20), 5_000)
+  await waitForEvents(supervisor.log, "start", 20, 60_000)
+  await sleep(1_000)
+  const before = cpuMillis(supervisor.pid)
+  await sleep(seconds * 1_000)
+  const after = cpuMillis(supervisor.pid)
+  process.kill(supervisor.pid, "SIGTERM")
+  const result = await finish(supervisor, 10_000)
+  return { cpuMs: after - before, seconds, leftAlive: result.leftAlive }
+}
+
+// ---------------------------------------------------------------- main
+
+const fmt = (value: number | null | undefined, digits = 1) =>
+  value === null || value === undefined || Number.isNaN(value) ? "—" : value.toFixed(digits)
+
+const main = async () => {
+  const startedAt = Date.now()
+  const repetitions = Number(process.env.BENCH_REPETITIONS ?? 30)
+  const sizes = (process.env.BENCH_SIZES ?? "1,10,100,500").split(",").map(Number)
+  const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 10)
+  const moments = Array.from({ length: repetitions }, () => Math.round(random() * 100))
+  const drains = Array.from({ length: Math.max(...sizes) }, () => Math.round(random() * 300))
+
+  const results: Record<SideName, {
+    detection?: Detection
+    overhead: Array<Overhead>
+    stubborn?: Stubborn
+    stubbornKillOthers?: Stubborn
+    idle?: Idle
+  }> = { ours: { overhead: [] }, peer: { overhead: [] } }
+
+  const step = (label: string) => console.error(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0)} s] ${label}`)
+
+  for (const side of sides) {
+    step(`${side}: detection, ${repetitions} × N = 8`)
+    results[side].detection = await detection(side, repetitions, moments)
+  }
+  for (const n of sizes) {
+    for (const side of sides) {
+      step(`${side}: shutdown overhead, N = ${n}`)
+      results[side].overhead.push(await overhead(side, n, drains))
+    }
+  }
+  for (const side of sides) {
+    step(`${side}: stubborn children, SIGTERM to the supervisor`)
+    results[side].stubborn = await stubborn(side, "signal")
+    step(`${side}: stubborn children, one child exits (kill-others path)`)
+    results[side].stubbornKillOthers = await stubborn(side, "child-exit")
+  }
+  for (const side of sides) {
+    step(`${side}: idle, 20 children, ${idleSeconds} s`)
+    results[side].idle = await idle(side, idleSeconds)
+  }
+
+  const memoryOf = (side: SideName) => {
+    const small = results[side].overhead.find((o) => o.n === 10)
+    const large = results[side].overhead.find((o) => o.n === Math.max(...sizes))
+    if (small === undefined || large === undefined || large.n === small.n) return undefined
+    return {
+      rss10: small.rssBytes,
+      rssLarge: large.rssBytes,
+      nLarge: large.n,
+      bytesPerChild: (large.rssBytes - small.rssBytes) / (large.n - small.n)
+    }
+  }
+  const memory = { ours: memoryOf("ours"), peer: memoryOf("peer") }
+
+  const rows: Array<[string, string, string]> = []
+  const both = (label: string, value: (side: SideName) => string) => rows.push([label, value("ours"), value("peer")])
+  both(`Detection p50 / p99 / max, ms (${repetitions} × N = 8)`, (side) => {
+    const d = results[side].detection!
+    return `${fmt(d.p50, 2)} / ${fmt(d.p99, 2)} / ${fmt(d.max, 2)}${d.failures > 0 ? ` (${d.failures} failed)` : ""}`
+  })
+  both("Detection: children left alive (all runs)", (side) => String(results[side].detection!.leftAlive))
+  for (const n of sizes) {
+    both(`Shutdown overhead N = ${n}, ms (signal → exit)`, (side) => {
+      const o = results[side].overhead.find((entry) => entry.n === n)!
+      return `${fmt(o.overheadMs)} (${fmt(o.totalMs, 0)})`
+    })
+  }
+  both("Shutdown: children left alive (all N)", (side) =>
+    String(results[side].overhead.reduce((sum, o) => sum + o.leftAlive, 0)))
+  both(`Stubborn ×10, SIGTERM, budget 1 s: signal → exit, ms`, (side) => {
+    const s = results[side].stubborn!
+    return s.exitMs === null ? `no exit in ${s.waitedMs / 1000} s` : `${fmt(s.exitMs, 0)} (exit ${s.exitCode})`
+  })
+  both("Stubborn ×10, SIGTERM: children left alive", (side) => String(results[side].stubborn!.leftAlive))
+  both(`Stubborn ×9, one child exits: exit → supervisor exit, ms`, (side) => {
+    const s = results[side].stubbornKillOthers!
+    return s.exitMs === null ? `no exit in ${s.waitedMs / 1000} s` : `${fmt(s.exitMs, 0)} (exit ${s.exitCode})`
+  })
+  both("Stubborn ×9, one child exits: children left alive", (side) =>
+    String(results[side].stubbornKillOthers!.leftAlive))
+  both(`Idle CPU, 20 children, ${idleSeconds} s, ms`, (side) => fmt(results[side].idle!.cpuMs, 1))
+  both(`Memory: RSS with 10 / ${Math.max(...sizes)} children, MB`, (side) => {
+    const m = memory[side]
+    return m === undefined ? "—" : `${fmt(m.rss10 / 1048576)} / ${fmt(m.rssLarge / 1048576)}`
+  })
+  both("Memory per child, KB", (side) => {
+    const m = memory[side]
+    return m === undefined ? "—" : fmt(m.bytesPerChild / 1024)
+  })
+
+  const table = [
+    "| Scenario | effect-supervise | concurrently --kill-others |",
+    "|---|---|---|",
+    ...rows.map(([label, ours, peer]) => `| ${label} | ${ours} | ${peer} |`)
+  ].join("\n")
+
+  const machine = {
+    cpus: Os.cpus().length,
+    cpuModel: Os.cpus()[0]?.model ?? "unknown",
+    memoryGiB: Math.round(Os.totalmem() / 2 ** 30),
+    os: `${Os.type()} ${Os.release()}`,
+    node: process.version,
+    concurrently: JSON.parse(Fs.readFileSync(Path.join(root, "node_modules", "concurrently", "package.json"), "utf8")).version,
+    loadAverageAtEnd: Os.loadavg()
+  }
+  const output = {
+    date: new Date().toISOString(),
+    command: "npm run bench",
+    durationSeconds: Math.round((Date.now() - startedAt) / 1000),
+    machine,
+    settings: { repetitions, sizes, idleSeconds, seed: Number(process.env.BENCH_SEED ?? 42) },
+    results,
+    memory,
+    table
+  }
+  Fs.mkdirSync(Path.join(benchDir, "results"), { recursive: true })
+  Fs.writeFileSync(Path.join(benchDir, "results", "latest.json"), JSON.stringify(output, null, 2) + "\n")
+  console.log(table)
+  console.log(
+    `\n${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, concurrently ${machine.concurrently}; ${output.durationSeconds} s`
+  )
+  Fs.rmSync(workDir, { recursive: true, force: true })
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+})

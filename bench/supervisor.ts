@@ -1,0 +1,22 @@
+// Our side of the bench: a supervising parent as the README shows it, with the
+// children of BENCH_CONFIG (a JSON file { budgetMs, children: [{ name, env }] }).
+// Exit codes: 0 drained after a signal, 1 a child exited on its own, 124 forced.
+import * as Effect from "effect/Effect"
+import * as Fs from "node:fs"
+import { Child, NodeSupervisor, Supervisor } from "../src/index.ts"
+
+interface Config {
+  readonly budgetMs: number
+  readonly children: ReadonlyArray<{ readonly name: string; readonly env: Record<string, string> }>
+}
+const config: Config = JSON.parse(Fs.readFileSync(process.env.BENCH_CONFIG!, "utf8"))
+const module = new URL("child.ts", import.meta.url).pathname
+
+const program = Effect.gen(function*() {
+  return yield* Supervisor.run({
+    children: config.children.map(({ env, name }) => Child.make({ name, module, env, stdio: "inherit" })),
+    budget: config.budgetMs
+  })
+})
+
+NodeSupervisor.runMain(program)
