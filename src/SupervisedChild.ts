@@ -247,6 +247,9 @@ export const run = <A, E, R>(
     const first = yield* Effect.raceFirst(
       Effect.map(Fiber.await(fiber), (exit) => ({ _tag: "Exit" as const, exit })),
       Effect.map(Deferred.await(stop), (reason) => ({ _tag: "Stop" as const, reason }))
+    ).pipe(
+      // Interrupted from outside, the main is interrupted too, and drained before this ends.
+      Effect.onInterrupt(() => Fiber.interrupt(fiber))
     )
     yield* Fiber.interrupt(watcher)
     if (first._tag === "Exit") {

@@ -94,6 +94,17 @@ describe("SupervisedChild", () => {
       )
     }))
 
+  it.effect("interrupted from outside, it interrupts the main and waits for its drain", () =>
+    Effect.gen(function*() {
+      const events: Array<string> = []
+      const fiber = yield* Effect.forkChild(SupervisedChild.run(service(events), { ...quiet, signals: manualSignals().source }), {
+        startImmediately: true
+      })
+      yield* Effect.yieldNow
+      yield* Fiber.interrupt(fiber)
+      assert.deepStrictEqual(events, ["up", "drained"])
+    }))
+
   it.effect("EOF on the lifeline stream means the parent is gone: the main drains", () =>
     Effect.gen(function*() {
       const lifeline = new PassThrough()
