@@ -3,7 +3,8 @@
  * instead of `NodeRuntime.runMain`. SIGTERM/SIGINT, or EOF on the lifeline
  * fd (the parent died, even by SIGKILL), interrupts the main fiber so its
  * finalizers drain it; the process then exits 0. The drain is bounded by a
- * timeout of its own, since a dead parent can no longer force it.
+ * timeout of its own, since a dead parent can no longer force it; a second
+ * signal during the drain is ignored (forcing is the supervisor's SIGKILL).
  *
  * Why a lifeline pipe rather than IPC disconnect or ppid polling: EOF on an
  * inherited fd is reported by the kernel the moment the parent's last copy of
@@ -200,12 +201,6 @@ export const awaitParentGone = (stream: Readable): Effect.Effect<StopReason> =>
     Effect.ensuring(Effect.sync(() => stream.destroy()))
   )
 
-const awaitSignal = (source: SignalSource): Effect.Effect<StopReason> =>
-  Effect.callback<StopReason>((resume) => {
-    const remove = source((signal) => resume(Effect.succeed(StopReason.Signalled({ signal }))))
-    return Effect.sync(remove)
-  })
-
 const lifelineOf = (options: Options, env: Record<string, string | undefined>) => {
   const lifeline = options.lifeline ?? env[lifelineVariable]
   if (lifeline === undefined || lifeline === false) return Effect.succeed(Effect.never)
@@ -236,12 +231,17 @@ export const run = <A, E, R>(
     const timeout = drainTimeoutOf(options, env)
     const parentGone = yield* lifelineOf(options, env)
     const stop = yield* Deferred.make<StopReason>()
-    // Started before main, so a stop arriving while main starts up is not lost.
-    const watcher = yield* Effect.forkChild(
-      Effect.flatMap(Effect.raceFirst(awaitSignal(options.signals ?? processSignals), parentGone), (reason) =>
-        Deferred.succeed(stop, reason)),
-      { startImmediately: true }
+    const signals = options.signals ?? processSignals
+    // Both watched before main starts, so an early stop is not lost, and until the run ends: a
+    // second signal during the drain finds a listener and is ignored (the first reason stands;
+    // the drain has its timeout, and the supervisor forces with SIGKILL).
+    yield* Effect.acquireRelease(
+      Effect.sync(() => signals((signal) => Deferred.doneUnsafe(stop, Effect.succeed(StopReason.Signalled({ signal }))))),
+      (remove) => Effect.sync(remove)
     )
+    yield* Effect.forkScoped(Effect.flatMap(parentGone, (reason) => Deferred.succeed(stop, reason)), {
+      startImmediately: true
+    })
     // Detached, so that a drain stuck past its timeout cannot hold this fiber's own exit.
     const fiber = yield* Effect.forkDetach(main, { startImmediately: true })
     const first = yield* Effect.raceFirst(
@@ -251,7 +251,6 @@ export const run = <A, E, R>(
       // Interrupted from outside, the main is interrupted too, and drained before this ends.
       Effect.onInterrupt(() => Fiber.interrupt(fiber))
     )
-    yield* Fiber.interrupt(watcher)
     if (first._tag === "Exit") {
       return yield* Exit.map(first.exit, (value): Result<A> => ({ _tag: "Completed", value }))
     }
@@ -270,7 +269,7 @@ export const run = <A, E, R>(
     const exit = drained.value
     if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
     return { _tag: "Drained", reason, millis } satisfies Result<A>
-  })
+  }).pipe(Effect.scoped)
 
 // Once the parent is gone, writes to a prefixed stdout fail with EPIPE; the drain must go on.
 const ignoreEpipe = (error: NodeJS.ErrnoException) => {

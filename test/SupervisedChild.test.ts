@@ -65,8 +65,11 @@ describe("SupervisedChild", () => {
       yield* Effect.yieldNow
       assert.deepStrictEqual(events, ["up"])
       signals.fire("SIGTERM")
+      // A second signal during the drain is ignored: the first reason stands.
+      signals.fire("SIGINT")
       const result = yield* Fiber.join(fiber)
       assert.deepStrictEqual(events, ["up", "drained"])
+      assert.strictEqual(signals.listeners.size, 0)
       assert.strictEqual(result._tag, "Drained")
       if (result._tag === "Drained") {
         assert.deepStrictEqual(result.reason, SupervisedChild.StopReason.Signalled({ signal: "SIGTERM" }))
