@@ -78,7 +78,7 @@ export type SignalSource = (listener: (signal: Signal) => void) => () => void
 export interface Options {
   /**
    * How long the drain may take before the child gives up (exit 124). Default:
-   * the supervisor's budget from `SUPERVISOR_BUDGET_MS` when set, else 30 seconds.
+   * 1 s past the supervisor's budget from `SUPERVISOR_BUDGET_MS` when set, else 30 seconds.
    */
   readonly drainTimeout?: Duration.Input | undefined
   /**
@@ -136,6 +136,7 @@ export class DrainTimeoutError extends Data.TaggedError("DrainTimeoutError")<{
 export const budgetVariable = "SUPERVISOR_BUDGET_MS"
 
 const defaultDrainTimeout = Duration.seconds(30)
+const budgetGraceMillis = 1_000
 
 /**
  * @since 0.1.0
@@ -211,7 +212,8 @@ const lifelineOf = (options: Options, env: Record<string, string | undefined>) =
 const drainTimeoutOf = (options: Options, env: Record<string, string | undefined>): Duration.Duration => {
   if (options.drainTimeout !== undefined) return Duration.fromInputUnsafe(options.drainTimeout)
   const budget = Number(env[budgetVariable])
-  return Number.isFinite(budget) && budget > 0 ? Duration.millis(budget) : defaultDrainTimeout
+  // A moment past the budget: while the supervisor lives, its own force (reported as such) comes first.
+  return Number.isFinite(budget) && budget > 0 ? Duration.millis(budget + budgetGraceMillis) : defaultDrainTimeout
 }
 
 /**
