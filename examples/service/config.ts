@@ -55,6 +55,9 @@ export const fromEnv = (env: Env = process.env): Config => {
     scheduleEveryMs: integer(env, "SCHEDULE_EVERY_MS", 5_000, 100, 86_400_000, "a number of milliseconds (at least 100)"),
     leaseMs: integer(env, "LEASE_MS", 30_000, 100, 86_400_000, "a number of milliseconds (at least 100)")
   }
+  if (config.apiPort + config.apiWorkers - 1 > 65535) {
+    throw new ConfigError(`API_PORT ${config.apiPort} leaves no room for ${config.apiWorkers} consecutive ports (API_WORKERS)`)
+  }
   const used = [config.apiPort, config.adminPort, config.metricsPort].filter((value) => value !== 0)
   if (new Set(used).size !== used.length) {
     throw new ConfigError(
