@@ -58,10 +58,12 @@ export const fromEnv = (env: Env = process.env): Config => {
   if (config.apiPort + config.apiWorkers - 1 > 65535) {
     throw new ConfigError(`API_PORT ${config.apiPort} leaves no room for ${config.apiWorkers} consecutive ports (API_WORKERS)`)
   }
-  const used = [config.apiPort, config.adminPort, config.metricsPort].filter((value) => value !== 0)
+  const used = [...apiPorts(config), config.adminPort, config.metricsPort].filter((value) => value !== 0)
   if (new Set(used).size !== used.length) {
     throw new ConfigError(
-      `API_PORT, ADMIN_PORT and METRICS_PORT must differ; got ${config.apiPort}, ${config.adminPort}, ${config.metricsPort}`
+      `ADMIN_PORT ${config.adminPort} and METRICS_PORT ${config.metricsPort} must differ from each other and from the API ports (${
+        apiPorts(config).join(", ")
+      }, from API_PORT and API_WORKERS)`
     )
   }
   return config
