@@ -45,6 +45,8 @@ export class ChildExitedError extends Data.TaggedError("ChildExitedError")<{
   readonly report: ShutdownReport
 }> {
   override readonly [Runtime.errorExitCode] = 1
+  // The supervisor has logged the exit and the drain already.
+  override readonly [Runtime.errorReported] = false
   override get message(): string {
     return formatOutcome(this.report.outcome)
   }
@@ -61,6 +63,8 @@ export class BudgetExceededError extends Data.TaggedError("BudgetExceededError")
   readonly report: ShutdownReport
 }> {
   override readonly [Runtime.errorExitCode] = 124
+  // The supervisor has logged the drain, naming what it forced, already.
+  override readonly [Runtime.errorReported] = false
   override get message(): string {
     const forced = this.report.members.filter((member) => member.end._tag === "Forced").map((member) => member.name)
     return `forced ${forced.join(", ")} after the ${this.report.budgetMillis} ms graceful-shutdown budget`
@@ -325,7 +329,7 @@ export const teardownFor = (programExit: () => Exit.Exit<unknown, unknown> | und
   if (!isInterruptOnly(exit)) return Runtime.defaultTeardown(exit, onExit)
   const own = programExit()
   if (own === undefined || !Exit.isFailure(own) || isInterruptOnly(own)) return onExit(exitCodes.drained)
-  // runMain reported only the interruption; report what the program failed with.
-  console.error(Cause.pretty(own.cause))
+  // runMain reported only the interruption; report what the program failed with, unless it was.
+  if (Runtime.getErrorReported(Cause.squash(own.cause))) console.error(Cause.pretty(own.cause))
   return Runtime.defaultTeardown(own, onExit)
 }
