@@ -103,6 +103,9 @@ const cpuMillis = (pid: number): number => {
   }
 }
 
+const threadCpuMillis = (pid: number, tid: number): number =>
+  Number(Fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "latin1").split(" ")[0]) / 1e6
+
 const rssBytes = (pid: number): number => {
   const status = Fs.readFileSync(`/proc/${pid}/status`, "latin1")
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024
@@ -238,7 +241,11 @@ interface Overhead {
   readonly leftAlive: number
   /** Supervisor RSS once every child is up. */
   readonly rssBytes: number
+  /** How long the runner waited for the exit before killing everything. */
+  readonly waitedMs: number
 }
+
+const overheadWaitMs = 30_000
 
 const overhead = async (side: SideName, n: number, drains: ReadonlyArray<number>): Promise<Overhead> => {
   const supervisor = start(side, children(n, (index) => ({ DRAIN_MS: String(drains[index]) })), 10_000)
@@ -249,7 +256,7 @@ const overhead = async (side: SideName, n: number, drains: ReadonlyArray<number>
     const rss = rssBytes(supervisor.pid)
     const signalAt = now()
     process.kill(supervisor.pid, "SIGTERM")
-    const result = await finish(supervisor, 20_000)
+    const result = await finish(supervisor, overheadWaitMs)
     const drainEnds = result.lines.filter((line) => line.event === "drained").map((line) => line.ns)
     const slowest = drainEnds.reduce((a, b) => (a > b ? a : b), signalAt)
     const exitNs = result.exit?.ns
@@ -260,7 +267,8 @@ const overhead = async (side: SideName, n: number, drains: ReadonlyArray<number>
       slowestDrainMs: msBetween(signalAt, slowest),
       exitCode: result.exit?.code ?? null,
       leftAlive: result.leftAlive,
-      rssBytes: rss
+      rssBytes: rss,
+      waitedMs: overheadWaitMs
     }
   } catch (error) {
     console.error(`${side} overhead N=${n}: ${String(error)}\n${supervisor.output()}`)
@@ -301,6 +309,8 @@ const stubborn = async (side: SideName, trigger: "signal" | "child-exit"): Promi
 
 interface Idle {
   readonly cpuMs: number
+  /** The main (event-loop) thread alone: timers or polling would show here. */
+  readonly mainThreadCpuMs: number
   readonly seconds: number
   readonly leftAlive: number
 }
@@ -310,11 +320,13 @@ const idle = async (side: SideName, seconds: number): Promise<Idle> => {
   await waitForEvents(supervisor.log, "start", 20, 60_000)
   await sleep(1_000)
   const before = cpuMillis(supervisor.pid)
+  const mainBefore = threadCpuMillis(supervisor.pid, supervisor.pid)
   await sleep(seconds * 1_000)
   const after = cpuMillis(supervisor.pid)
+  const mainAfter = threadCpuMillis(supervisor.pid, supervisor.pid)
   process.kill(supervisor.pid, "SIGTERM")
   const result = await finish(supervisor, 10_000)
-  return { cpuMs: after - before, seconds, leftAlive: result.leftAlive }
+  return { cpuMs: after - before, mainThreadCpuMs: mainAfter - mainBefore, seconds, leftAlive: result.leftAlive }
 }
 
 // ---------------------------------------------------------------- main
@@ -384,7 +396,9 @@ const main = async () => {
   for (const n of sizes) {
     both(`Shutdown overhead N = ${n}, ms (signal → exit)`, (side) => {
       const o = results[side].overhead.find((entry) => entry.n === n)!
-      return `${fmt(o.overheadMs)} (${fmt(o.totalMs, 0)})`
+      return Number.isNaN(o.totalMs)
+        ? `no exit in ${o.waitedMs / 1000} s (${o.leftAlive} left)`
+        : `${fmt(o.overheadMs)} (${fmt(o.totalMs, 0)})`
     })
   }
   both("Shutdown: children left alive (all N)", (side) =>
@@ -400,7 +414,8 @@ const main = async () => {
   })
   both("Stubborn ×9, one child exits: children left alive", (side) =>
     String(results[side].stubbornKillOthers!.leftAlive))
-  both(`Idle CPU, 20 children, ${idleSeconds} s, ms`, (side) => fmt(results[side].idle!.cpuMs, 1))
+  both(`Idle CPU, 20 children, ${idleSeconds} s, ms: whole process (main thread)`, (side) =>
+    `${fmt(results[side].idle!.cpuMs, 2)} (${fmt(results[side].idle!.mainThreadCpuMs, 2)})`)
   both(`Memory: RSS with 10 / ${Math.max(...sizes)} children, MB`, (side) => {
     const m = memory[side]
     return m === undefined ? "—" : `${fmt(m.rss10 / 1048576)} / ${fmt(m.rssLarge / 1048576)}`

@@ -1,7 +1,6 @@
 // The fault matrix: real processes, since each fault is something a real
 // process does. Every case asserts the report and that no process is left.
 import { assert, describe, it } from "@effect/vitest"
-import * as Grpc from "@grpc/grpc-js"
 import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcessSpawner"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
@@ -10,6 +9,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
 import * as Child from "../../src/Child.ts"
 import * as GrpcServer from "../../src/GrpcServer.ts"
 import * as ShutdownSignal from "../../src/ShutdownSignal.ts"
@@ -169,7 +169,6 @@ describe("fault matrix (real processes)", () => {
       const failure = (error as { error: GrpcServer.GrpcBindError }).error
       assert.strictEqual(failure._tag, "GrpcBindError")
       assert.strictEqual(failure.address, address)
-      void Grpc
     }).pipe(Effect.scoped))
   })
 
@@ -289,9 +288,7 @@ describe("fault matrix, faults of the supervising process itself", () => {
       assert.include(parent.tail(), "child flood")
       // Every byte came through, each 1 KB line behind its "[flood] " prefix.
       assert.isAtLeast(parent.bytes(), floodBytes + (floodBytes / 1024) * "[flood] ".length)
-      const usage: { startRss: number; peakRss: number } = JSON.parse(
-        (await import("node:fs")).readFileSync(usageFile, "utf8")
-      )
+      const usage: { startRss: number; peakRss: number } = JSON.parse(Fs.readFileSync(usageFile, "utf8"))
       const growth = usage.peakRss - usage.startRss
       // Buffering the flood would take 50 MB or more; forwarding with backpressure takes a few.
       console.log(`flood: start RSS ${(usage.startRss / 1048576).toFixed(1)} MB, peak ${(usage.peakRss / 1048576).toFixed(1)} MB`)
