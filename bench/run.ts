@@ -230,6 +230,28 @@ const detection = async (side: SideName, repetitions: number, moments: ReadonlyA
   }
 }
 
+/**
+ * The floor no supervisor can beat: a child logs its exit and calls process.exit;
+ * how long until a bare Node parent (this runner) gets the child's "exit" event.
+ */
+const exitFloor = async (repetitions: number) => {
+  const samples: Array<number> = []
+  for (let rep = 0; rep < repetitions; rep++) {
+    const log = Path.join(workDir, `floor-${rep}.log`)
+    const child = ChildProcess.spawn(node, [childModule], {
+      env: { ...process.env, NAME: "floor", BENCH_LOG: log, EXIT_ON_USR2: "3" },
+      stdio: "ignore"
+    })
+    const exited = new Promise<bigint>((resolve) => child.on("exit", () => resolve(now())))
+    const [started] = await waitForEvents(log, "start", 1, 30_000)
+    process.kill(started.pid, "SIGUSR2")
+    const seenAt = await exited
+    const exit = readLog(log).find((line) => line.event === "exit")!
+    samples.push(msBetween(exit.ns, seenAt))
+  }
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99), max: Math.max(...samples), samples }
+}
+
 interface Overhead {
   readonly n: number
   /** Supervisor exit − the slowest child's drain end. */
@@ -339,6 +361,7 @@ const main = async () => {
   const repetitions = Number(process.env.BENCH_REPETITIONS ?? 30)
   const sizes = (process.env.BENCH_SIZES ?? "1,10,100,500").split(",").map(Number)
   const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 10)
+  const only = new Set((process.env.BENCH_ONLY ?? "floor,detection,overhead,stubborn,idle").split(","))
   const moments = Array.from({ length: repetitions }, () => Math.round(random() * 100))
   const drains = Array.from({ length: Math.max(...sizes) }, () => Math.round(random() * 300))
 
@@ -352,23 +375,25 @@ const main = async () => {
 
   const step = (label: string) => console.error(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0)} s] ${label}`)
 
-  for (const side of sides) {
+  step(`floor: a child's own exit seen by a bare Node parent, ${repetitions} ×`)
+  const floor = only.has("floor") ? await exitFloor(repetitions) : undefined
+  for (const side of only.has("detection") ? sides : []) {
     step(`${side}: detection, ${repetitions} × N = 8`)
     results[side].detection = await detection(side, repetitions, moments)
   }
-  for (const n of sizes) {
+  for (const n of only.has("overhead") ? sizes : []) {
     for (const side of sides) {
       step(`${side}: shutdown overhead, N = ${n}`)
       results[side].overhead.push(await overhead(side, n, drains))
     }
   }
-  for (const side of sides) {
+  for (const side of only.has("stubborn") ? sides : []) {
     step(`${side}: stubborn children, SIGTERM to the supervisor`)
     results[side].stubborn = await stubborn(side, "signal")
     step(`${side}: stubborn children, one child exits (kill-others path)`)
     results[side].stubbornKillOthers = await stubborn(side, "child-exit")
   }
-  for (const side of sides) {
+  for (const side of only.has("idle") ? sides : []) {
     step(`${side}: idle, 20 children, ${idleSeconds} s`)
     results[side].idle = await idle(side, idleSeconds)
   }
@@ -388,12 +413,23 @@ const main = async () => {
 
   const rows: Array<[string, string, string]> = []
   const both = (label: string, value: (side: SideName) => string) => rows.push([label, value("ours"), value("peer")])
-  both(`Detection p50 / p99 / max, ms (${repetitions} × N = 8)`, (side) => {
-    const d = results[side].detection!
-    return `${fmt(d.p50, 2)} / ${fmt(d.p99, 2)} / ${fmt(d.max, 2)}${d.failures > 0 ? ` (${d.failures} failed)` : ""}`
-  })
-  both("Detection: children left alive (all runs)", (side) => String(results[side].detection!.leftAlive))
-  for (const n of sizes) {
+  if (only.has("detection")) {
+    both(`Detection p50 / p99 / max, ms (${repetitions} × N = 8)`, (side) => {
+      const d = results[side].detection!
+      return `${fmt(d.p50, 2)} / ${fmt(d.p99, 2)} / ${fmt(d.max, 2)}${d.failures > 0 ? ` (${d.failures} failed)` : ""}`
+    })
+  }
+  if (floor !== undefined) {
+    rows.push([
+      "Floor: a child's exit → a bare Node parent sees it, p50 / p99 / max, ms",
+      `${fmt(floor.p50, 2)} / ${fmt(floor.p99, 2)} / ${fmt(floor.max, 2)}`,
+      "(same)"
+    ])
+  }
+  if (only.has("detection")) {
+    both("Detection: children left alive (all runs)", (side) => String(results[side].detection!.leftAlive))
+  }
+  for (const n of only.has("overhead") ? sizes : []) {
     both(`Shutdown overhead N = ${n}, ms (signal → exit)`, (side) => {
       const o = results[side].overhead.find((entry) => entry.n === n)!
       return Number.isNaN(o.totalMs)
@@ -401,21 +437,27 @@ const main = async () => {
         : `${fmt(o.overheadMs)} (${fmt(o.totalMs, 0)})`
     })
   }
-  both("Shutdown: children left alive (all N)", (side) =>
-    String(results[side].overhead.reduce((sum, o) => sum + o.leftAlive, 0)))
-  both(`Stubborn ×10, SIGTERM, budget 1 s: signal → exit, ms`, (side) => {
-    const s = results[side].stubborn!
-    return s.exitMs === null ? `no exit in ${s.waitedMs / 1000} s` : `${fmt(s.exitMs, 0)} (exit ${s.exitCode})`
-  })
-  both("Stubborn ×10, SIGTERM: children left alive", (side) => String(results[side].stubborn!.leftAlive))
-  both(`Stubborn ×9, one child exits: exit → supervisor exit, ms`, (side) => {
-    const s = results[side].stubbornKillOthers!
-    return s.exitMs === null ? `no exit in ${s.waitedMs / 1000} s` : `${fmt(s.exitMs, 0)} (exit ${s.exitCode})`
-  })
-  both("Stubborn ×9, one child exits: children left alive", (side) =>
-    String(results[side].stubbornKillOthers!.leftAlive))
-  both(`Idle CPU, 20 children, ${idleSeconds} s, ms: whole process (main thread)`, (side) =>
-    `${fmt(results[side].idle!.cpuMs, 2)} (${fmt(results[side].idle!.mainThreadCpuMs, 2)})`)
+  if (only.has("overhead")) {
+    both("Shutdown: children left alive (all N)", (side) =>
+      String(results[side].overhead.reduce((sum, o) => sum + o.leftAlive, 0)))
+  }
+  if (only.has("stubborn")) {
+    both(`Stubborn ×10, SIGTERM, budget 1 s: signal → exit, ms`, (side) => {
+      const s = results[side].stubborn!
+      return s.exitMs === null ? `no exit in ${s.waitedMs / 1000} s` : `${fmt(s.exitMs, 0)} (exit ${s.exitCode})`
+    })
+    both("Stubborn ×10, SIGTERM: children left alive", (side) => String(results[side].stubborn!.leftAlive))
+    both(`Stubborn ×9, one child exits: exit → supervisor exit, ms`, (side) => {
+      const s = results[side].stubbornKillOthers!
+      return s.exitMs === null ? `no exit in ${s.waitedMs / 1000} s` : `${fmt(s.exitMs, 0)} (exit ${s.exitCode})`
+    })
+    both("Stubborn ×9, one child exits: children left alive", (side) =>
+      String(results[side].stubbornKillOthers!.leftAlive))
+  }
+  if (only.has("idle")) {
+    both(`Idle CPU, 20 children, ${idleSeconds} s, ms: whole process (main thread)`, (side) =>
+      `${fmt(results[side].idle!.cpuMs, 2)} (${fmt(results[side].idle!.mainThreadCpuMs, 2)})`)
+  }
   both(`Memory: RSS with 10 / ${Math.max(...sizes)} children, MB`, (side) => {
     const m = memory[side]
     return m === undefined ? "—" : `${fmt(m.rss10 / 1048576)} / ${fmt(m.rssLarge / 1048576)}`
@@ -445,13 +487,23 @@ const main = async () => {
     command: "npm run bench",
     durationSeconds: Math.round((Date.now() - startedAt) / 1000),
     machine,
-    settings: { repetitions, sizes, idleSeconds, seed: Number(process.env.BENCH_SEED ?? 42) },
+    settings: {
+      repetitions,
+      sizes,
+      idleSeconds,
+      seed: Number(process.env.BENCH_SEED ?? 42),
+      only: [...only],
+      warmLogger: process.env.BENCH_WARM_LOGGER === "1"
+    },
     results,
+    floor,
     memory,
     table
   }
   Fs.mkdirSync(Path.join(benchDir, "results"), { recursive: true })
-  Fs.writeFileSync(Path.join(benchDir, "results", "latest.json"), JSON.stringify(output, null, 2) + "\n")
+  // A partial run (BENCH_ONLY) or an ablation does not replace the full figures.
+  const resultFile = process.env.BENCH_OUTPUT ?? Path.join(benchDir, "results", "latest.json")
+  Fs.writeFileSync(resultFile, JSON.stringify(output, null, 2) + "\n")
   console.log(table)
   console.log(
     `\n${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, concurrently ${machine.concurrently}; ${output.durationSeconds} s`

@@ -13,6 +13,9 @@ const config: Config = JSON.parse(Fs.readFileSync(process.env.BENCH_CONFIG!, "ut
 const module = new URL("child.ts", import.meta.url).pathname
 
 const program = Effect.gen(function*() {
+  // Ablation (off by default): BENCH_WARM_LOGGER=1 logs once at start-up, so the
+  // logger's first, cold call is not the one made between a child's exit and the stop requests.
+  if (process.env.BENCH_WARM_LOGGER === "1") yield* Effect.logInfo(`supervising ${config.children.length} children`)
   return yield* Supervisor.run({
     children: config.children.map(({ env, name }) => Child.make({ name, module, env, stdio: "inherit" })),
     budget: config.budgetMs
