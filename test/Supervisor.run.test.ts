@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import { vi } from "vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -111,8 +112,17 @@ describe("Supervisor.run and the exit codes", () => {
     assert.strictEqual(exitCodeOf(interrupted), 0, "nothing recorded: a signal before anything ran")
     assert.strictEqual(exitCodeOf(interrupted, Exit.succeed("report")), 0)
     assert.strictEqual(exitCodeOf(interrupted, Exit.interrupt(1)), 0)
-    const stubbornReport = { outcome: { _tag: "Signalled" }, members: [], budgetMillis: 500 } as never
-    assert.strictEqual(exitCodeOf(interrupted, Exit.fail(new Supervisor.BudgetExceededError({ report: stubbornReport }))), 124)
+    const printed = vi.spyOn(console, "error").mockImplementation(() => {})
+    try {
+      const stubbornReport = { outcome: { _tag: "Signalled" }, members: [], budgetMillis: 500 } as never
+      assert.strictEqual(exitCodeOf(interrupted, Exit.fail(new Supervisor.BudgetExceededError({ report: stubbornReport }))), 124)
+      assert.strictEqual(printed.mock.calls.length, 0, "the supervisor logged its drain already")
+      assert.strictEqual(exitCodeOf(interrupted, Exit.fail(new Error("lost in the drain"))), 1)
+      assert.strictEqual(printed.mock.calls.length, 1, "runMain reported only the interruption, so the error is printed")
+      assert.include(String(printed.mock.calls[0][0]), "lost in the drain")
+    } finally {
+      printed.mockRestore()
+    }
   })
 })
 
