@@ -89,6 +89,20 @@ const killAll = (pids: ReadonlyArray<number>) => {
   }
 }
 
+/** SIGKILLs a process group and waits (bounded) until it is gone, so it cannot load the next run. */
+const killGroup = async (pgid: number) => {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    try {
+      process.kill(-pgid, "SIGKILL")
+    } catch {
+      return
+    }
+    if (Date.now() > deadline) return
+    await sleep(10)
+  }
+}
+
 /** CPU time of a whole process (every thread), in ms: from per-thread schedstat (ns) when available. */
 const cpuMillis = (pid: number): number => {
   try {
@@ -155,7 +169,8 @@ const start = (side: SideName, children: ReadonlyArray<ChildConfig>, budgetMs: n
     )
     args = [concurrentlyBin, "--kill-others", "--kill-timeout", String(budgetMs), "--no-color", ...commands]
   }
-  const child = ChildProcess.spawn(node, args, { stdio: ["ignore", "pipe", "pipe"], env })
+  // A process group of its own, so whatever it leaves behind (concurrently's `ps` runs) can be killed with it.
+  const child = ChildProcess.spawn(node, args, { stdio: ["ignore", "pipe", "pipe"], env, detached: true })
   let output = ""
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-8192)
@@ -178,6 +193,7 @@ const finish = async (supervisor: Supervisor, timeoutMs: number) => {
     await supervisor.exited
   }
   killAll(childPids.filter(isAlive))
+  await killGroup(supervisor.pid)
   return { exit: result, leftAlive, lines: readLog(supervisor.log) }
 }
 
