@@ -200,6 +200,8 @@ const drain = (tracked: ReadonlyArray<Tracked>, budget: Duration.Duration, outco
       entry.stopRequested = true
       yield* entry.member.requestStop
     }
+    // Only now: a process's first log line is slow, and the members should not wait for it.
+    yield* logOutcome(outcome)
 
     const stoppedAfter = new Map<Tracked, number>()
     const forcedBy = yield* awaitWithinBudget(pending, budget, startedAt, stoppedAfter)
@@ -261,7 +263,6 @@ const superviseWith = <E1, R1, E2, R2, A, E3>(
           : yield* Effect.exit(restore(firstEvent(tracked.map((entry) => entry.member).filter(isChild)))).pipe(
             Effect.flatMap((raced) => Exit.isSuccess(raced) ? Effect.succeed(raced.value) : outcomeOfInterruption)
           )
-        yield* logOutcome(outcome)
         const report = yield* drain(tracked, budget, outcome)
         yield* Scope.close(scope, Exit.void)
         if (Exit.isFailure(started)) return yield* Effect.failCause(started.cause)
