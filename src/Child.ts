@@ -4,8 +4,10 @@
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import type * as PlatformError from "effect/PlatformError"
@@ -122,6 +124,28 @@ export const lifelineFd = 3
  */
 export const lifelineVariable = "SUPERVISOR_LIFELINE_FD"
 
+/**
+ * The environment variable telling a child the supervisor's drain budget in
+ * milliseconds, so that it can bound its own drain when no supervisor is left
+ * to force it (see `SupervisedChild`).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const budgetVariable = "SUPERVISOR_BUDGET_MS"
+
+/**
+ * The drain budget of the supervisor starting this child, if any; the
+ * supervisor provides it while it starts its members.
+ *
+ * @since 0.1.0
+ * @category references
+ */
+export const CurrentBudget = Context.Reference<Duration.Duration | undefined>(
+  "effect-supervise/Child/CurrentBudget",
+  { defaultValue: () => undefined }
+)
+
 // Group members that outlive their leader get this long after the teardown's
 // SIGTERM before the spawner sends SIGKILL.
 const stragglerGrace = "500 millis"
@@ -129,13 +153,17 @@ const stragglerGrace = "500 millis"
 // Node resolves the module against the child's working directory; check the same file.
 const modulePath = (spec: ForkSpec): string => NodePath.resolve(spec.cwd ?? process.cwd(), spec.module)
 
-const commandOf = (spec: Spec): ChildProcess.Command => {
+const commandOf = (spec: Spec, budget: Duration.Duration | undefined): ChildProcess.Command => {
   const stdio = spec.stdio ?? "inherit"
   const output = stdio === "prefixed" ? "pipe" : stdio
   const lifeline = spec.lifeline ?? true
   const options: ChildProcess.CommandOptions = {
     cwd: spec.cwd,
-    env: lifeline ? { ...spec.env, [lifelineVariable]: String(lifelineFd) } : spec.env ?? {},
+    env: {
+      ...(budget === undefined ? {} : { [budgetVariable]: String(Duration.toMillis(budget)) }),
+      ...spec.env,
+      ...(lifeline ? { [lifelineVariable]: String(lifelineFd) } : {})
+    },
     ...(lifeline ? { additionalFds: { [`fd${lifelineFd}`]: { type: "input" } } } : {}),
     extendEnv: true,
     detached: true,
@@ -198,7 +226,7 @@ export const make = Effect.fnUntraced(function*(spec: Spec) {
     const fs = yield* FileSystem.FileSystem
     yield* fs.access(modulePath(spec)).pipe(Effect.mapError(toSpawnError))
   }
-  const handle = yield* spawner.spawn(commandOf(spec)).pipe(Effect.mapError(toSpawnError))
+  const handle = yield* spawner.spawn(commandOf(spec, yield* CurrentBudget)).pipe(Effect.mapError(toSpawnError))
 
   const exited = yield* Deferred.make<ExitStatus>()
   const ended = yield* Deferred.make<void>()

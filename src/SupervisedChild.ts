@@ -23,7 +23,7 @@ import * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
 import * as Net from "node:net"
 import type { Readable } from "node:stream"
-import { lifelineVariable } from "./Child.ts"
+import { budgetVariable, lifelineVariable } from "./Child.ts"
 
 /**
  * Why the child began its drain.
@@ -126,14 +126,6 @@ export class DrainTimeoutError extends Data.TaggedError("DrainTimeoutError")<{
   }
 }
 
-/**
- * The environment variable a supervisor may set to the budget it gives the
- * child, in milliseconds.
- *
- * @since 0.1.0
- * @category constants
- */
-export const budgetVariable = "SUPERVISOR_BUDGET_MS"
 
 const defaultDrainTimeout = Duration.seconds(30)
 const budgetGraceMillis = 1_000

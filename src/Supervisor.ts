@@ -15,7 +15,7 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Budget from "./Budget.ts"
-import type * as Child from "./Child.ts"
+import * as Child from "./Child.ts"
 import type * as Member from "./Member.ts"
 import { Outcome, MemberEnd, type ForcedBy, type ShutdownReport, format, formatOutcome } from "./ShutdownReport.ts"
 import { ShutdownSignal } from "./ShutdownSignal.ts"
@@ -101,6 +101,7 @@ const elapsedSince = (start: number) => Effect.map(Clock.currentTimeMillis, (now
 /** Starts the members one by one, each in a scope of its own inside `scope`. */
 const startAll = <E, R>(
   members: ReadonlyArray<Effect.Effect<Member.Member, E, R>>,
+  budget: Duration.Duration,
   scope: Scope.Scope,
   tracked: Array<Tracked>
 ) =>
@@ -110,6 +111,8 @@ const startAll = <E, R>(
       const memberScope = yield* Scope.fork(scope, "sequential")
       const member = yield* acquire.pipe(
         Scope.provide(memberScope),
+        // Children learn the budget, to bound their own drain should this supervisor die.
+        Effect.provideService(Child.CurrentBudget, budget),
         Effect.onError((cause) => Scope.close(memberScope, Exit.failCause(cause)))
       )
       const entry: Tracked = { member, stopRequested: false, forced: false }
@@ -255,7 +258,7 @@ const superviseWith = <E1, R1, E2, R2, A, E3>(
           ...options.children,
           ...(options.servers ?? [])
         ]
-        const started = yield* Effect.exit(restore(startAll(members, scope, tracked)))
+        const started = yield* Effect.exit(restore(startAll(members, budget, scope, tracked)))
         const outcome: Outcome = Exit.isFailure(started)
           ? Cause.hasInterruptsOnly(started.cause)
             ? yield* outcomeOfInterruption

@@ -174,4 +174,16 @@ describe("Child with real processes", () => {
       assert.strictEqual(JSON.parse((yield* Effect.promise(() => waitForLines(relative, 1)))[0]).cwd, Path.dirname(fixture("report.ts")))
     }).pipe(Effect.scoped, Effect.provide(live))
   })
+
+  it.live("children started by a supervisor are told its budget, to bound their own drain", () => {
+    const report = tempFile("budget.json")
+    return Effect.gen(function*() {
+      const result = yield* Supervisor.supervise({
+        children: [Child.make({ name: "reporter", module: fixture("report.ts"), env: { REPORT_FILE: report }, stdio: "ignore" })],
+        budget: "7 seconds"
+      })
+      assert.deepStrictEqual(result.outcome, { _tag: "ChildExited", name: "reporter", pid: result.members[0].pid!, code: 0, signal: null })
+      assert.strictEqual(JSON.parse((yield* Effect.promise(() => waitForLines(report, 1)))[0]).budget, "7000")
+    }).pipe(Effect.provide(live))
+  })
 })

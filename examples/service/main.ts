@@ -72,9 +72,7 @@ const childEnv = {
   DB_PATH: config.dbPath,
   WORK_MS: String(config.workMs),
   LEASE_MS: String(config.leaseMs),
-  SCHEDULE_EVERY_MS: String(config.scheduleEveryMs),
-  // Bounds a child's own drain when this parent is gone and cannot force it.
-  SUPERVISOR_BUDGET_MS: String(config.budgetSeconds * 1000)
+  SCHEDULE_EVERY_MS: String(config.scheduleEveryMs)
 }
 const children = [
   ...apiPorts.map((port, index) =>
