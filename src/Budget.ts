@@ -11,6 +11,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as SchemaTransformation from "effect/SchemaTransformation"
 
 /**
  * The budget is zero, negative, infinite or not a duration.
@@ -26,8 +27,11 @@ export class InvalidBudgetError extends Data.TaggedError("InvalidBudgetError")<{
   }
 }
 
+// Timers cannot wait longer (about 24.8 days).
+const maxMillis = 2_147_483_647
+
 const isUsable = (duration: Duration.Duration): boolean =>
-  Duration.isFinite(duration) && Duration.toMillis(duration) > 0
+  Duration.isFinite(duration) && Duration.toMillis(duration) > 0 && Duration.toMillis(duration) <= maxMillis
 
 /**
  * Validates a budget given in code.
@@ -49,13 +53,41 @@ export const make = (input: Duration.Input): Effect.Effect<Duration.Duration, In
  */
 export const defaultVariable = "GRACEFUL_SHUTDOWN_TIMEOUT"
 
+// Decimal seconds, or a number with "s" or "ms": no hex, no exponent, no sign.
+const budgetPattern = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s)?\s*$/
+
 /**
- * The budget in seconds from configuration (by default
- * `GRACEFUL_SHUTDOWN_TIMEOUT`); zero, negative, NaN or unparsable values are
- * a `ConfigError` naming the variable.
+ * Parses a budget as configuration states it: decimal seconds (`10`, `2.5`),
+ * or with a unit (`500ms`, `10s`). It must be at least 1 ms and at most
+ * about 24 days; anything else (hex, exponents, signs) is `undefined`.
+ *
+ * @since 0.2.0
+ * @category parsing
+ */
+export const parse = (input: string): Duration.Duration | undefined => {
+  const match = budgetPattern.exec(input)
+  if (match === null) return undefined
+  const millis = Number(match[1]) * (match[2] === "ms" ? 1 : 1000)
+  return millis >= 1 && millis <= maxMillis ? Duration.millis(millis) : undefined
+}
+
+const BudgetFromString = Schema.String.check(
+  Schema.makeFilter((input: string) =>
+    parse(input) !== undefined ||
+    `must be a positive number of seconds (such as 10 or 2.5) or of milliseconds with "ms" (such as 500ms), from 1 ms to 24 days; got ${JSON.stringify(input)}`
+  )
+).pipe(Schema.decodeTo(Schema.Duration, SchemaTransformation.transform({
+  decode: (input: string) => parse(input)!,
+  encode: (duration: Duration.Duration) => `${Duration.toMillis(duration)}ms`
+})))
+
+/**
+ * The budget from configuration (by default `GRACEFUL_SHUTDOWN_TIMEOUT`), in
+ * the forms {@link parse} accepts; anything else is a `ConfigError` naming
+ * the variable.
  *
  * @since 0.1.0
  * @category config
  */
 export const config = (name: string = defaultVariable): Config.Config<Duration.Duration> =>
-  Config.schema(Schema.Finite.check(Schema.isGreaterThan(0)), name).pipe(Config.map(Duration.seconds))
+  Config.schema(BudgetFromString, name)

@@ -1,6 +1,10 @@
 /**
  * A supervised child process as a scoped resource. It runs in a process group
- * of its own, so stop and force reach its own children too.
+ * of its own, so stop and force reach its own children too; descendants that
+ * left the group are traced through the process table while their ancestors
+ * live, and signalled with it. The child has ended when its leader has
+ * exited, nothing of its group or traced descendants is alive, and its output
+ * has been forwarded to the end.
  *
  * @since 0.1.0
  */
@@ -9,18 +13,25 @@ import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as FileSystem from "effect/FileSystem"
+import * as Option from "effect/Option"
 import type * as PlatformError from "effect/PlatformError"
 import * as ChildProcess from "effect/process/ChildProcess"
 import { ChildProcessSpawner, type ChildProcessHandle } from "effect/process/ChildProcessSpawner"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as NodePath from "node:path"
+import * as environment from "./internal/childEnvironment.ts"
 import * as Member from "./Member.ts"
+import { Output, type Service as OutputService, type Target } from "./Output.ts"
+import * as PrefixedLines from "./PrefixedLines.ts"
+import { type ProcessInfo, ProcessTree } from "./ProcessTree.ts"
 
 /**
  * Where the child's stdout and stderr go: the parent's own streams, nowhere,
- * or the parent's streams line by line with `[name] ` in front.
+ * or the parent's streams line by line with a prefix (by default `[name] `).
  *
  * @since 0.1.0
  * @category models
@@ -34,12 +45,16 @@ interface CommonSpec {
   readonly env?: Record<string, string | undefined> | undefined
   readonly cwd?: string | undefined
   readonly stdio?: Stdio | undefined
+  /** With `stdio: "prefixed"`: what goes in front of each line. Default `[name] `. */
+  readonly prefix?: string | undefined
   /**
    * Gives the child one end of a socket pair on fd 3 (named in its
    * environment as `SUPERVISOR_LIFELINE_FD`) whose other end only this parent
    * holds: EOF on it means the parent is gone, even after SIGKILL. Default true.
    */
   readonly lifeline?: boolean | undefined
+  /** The signal a stop request sends (with SIGCONT after it, for a stopped child). Default SIGTERM. */
+  readonly stopSignal?: string | undefined
 }
 
 /**
@@ -70,26 +85,34 @@ export interface CommandSpec extends CommonSpec {
 export type Spec = ForkSpec | CommandSpec
 
 /**
- * How a child process ended: an exit code, or the signal that killed it.
- *
- * @since 0.1.0
- * @category models
+ * @since 0.2.0
+ * @category type ids
  */
-export interface ExitStatus {
-  readonly code: number | null
-  readonly signal: string | null
-}
+export const TypeId = "~effect-supervise/Child" as const
+
+/**
+ * @since 0.2.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
 
 /**
  * @since 0.1.0
  * @category models
  */
 export interface Child extends Member.Member {
-  readonly kind: "child"
+  readonly [TypeId]: TypeId
   readonly pid: number
-  /** Completes when the child process has exited. */
-  readonly exit: Effect.Effect<ExitStatus>
+  readonly stopSignal: string
 }
+
+/**
+ * Whether a member is a child process made by {@link make}.
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const isChild = (member: Member.Member): member is Child => TypeId in member
 
 /**
  * The child could not be started: its module or command is missing, not
@@ -114,7 +137,7 @@ export class ChildSpawnError extends Data.TaggedError("ChildSpawnError")<{
  * @since 0.1.0
  * @category constants
  */
-export const lifelineFd = 3
+export const lifelineFd = environment.lifelineFd
 
 /**
  * The environment variable naming the lifeline fd in the child.
@@ -122,7 +145,7 @@ export const lifelineFd = 3
  * @since 0.1.0
  * @category constants
  */
-export const lifelineVariable = "SUPERVISOR_LIFELINE_FD"
+export const lifelineVariable = environment.lifelineVariable
 
 /**
  * The environment variable telling a child the supervisor's drain budget in
@@ -132,7 +155,7 @@ export const lifelineVariable = "SUPERVISOR_LIFELINE_FD"
  * @since 0.1.0
  * @category constants
  */
-export const budgetVariable = "SUPERVISOR_BUDGET_MS"
+export const budgetVariable = environment.budgetVariable
 
 /**
  * The drain budget of the supervisor starting this child, if any; the
@@ -146,9 +169,18 @@ export const CurrentBudget = Context.Reference<Duration.Duration | undefined>(
   { defaultValue: () => undefined }
 )
 
-// Group members that outlive their leader get this long after the teardown's
-// SIGTERM before the spawner sends SIGKILL.
-const stragglerGrace = "500 millis"
+// Closing a child's scope without a supervisor: how long it may take to stop before SIGKILL.
+const defaultStopTimeout = Duration.seconds(10)
+// Once the leader has exited, how often to look whether the rest of its group is gone:
+// no event tells when the last grandchild exits.
+const groupPollInterval = Duration.millis(10)
+// A trace of descendants may be this old: the stop requests of one drain share one read of /proc.
+const traceMaxAgeMillis = 100
+// After SIGKILL, how long the child may take to be gone before the finalizer gives up on it.
+const forceWait = Duration.seconds(1)
+// After SIGKILL, how long output may still be read before the pipe is abandoned (an untraceable
+// process, such as a daemon reparented away, may hold it open forever).
+const outputGraceAfterForce = Duration.millis(50)
 
 // Node resolves the module against the child's working directory; check the same file.
 const modulePath = (spec: ForkSpec): string => NodePath.resolve(spec.cwd ?? process.cwd(), spec.module)
@@ -169,9 +201,7 @@ const commandOf = (spec: Spec, budget: Duration.Duration | undefined): ChildProc
     detached: true,
     stdin: "ignore",
     stdout: output,
-    stderr: output,
-    killSignal: "SIGTERM",
-    forceKillAfter: stragglerGrace
+    stderr: output
   }
   const args = spec.args ?? []
   return "module" in spec
@@ -185,80 +215,160 @@ const describe = (spec: Spec): string =>
 // The spawner reports a death by signal as a failure whose message names it.
 const signalPattern = /signal: '(\w+)'/
 
-const exitStatusOf = (handle: ChildProcessHandle): Effect.Effect<ExitStatus> =>
+const exitOf = (handle: ChildProcessHandle): Effect.Effect<Member.End> =>
   handle.exitCode.pipe(
-    Effect.map((code): ExitStatus => ({ code, signal: null })),
+    Effect.map((code) => Member.End.Exited({ code, signal: null })),
     Effect.catch((error) =>
-      Effect.succeed<ExitStatus>({
+      Effect.succeed(Member.End.Exited({
         code: null,
         signal: signalPattern.exec(error.message)?.[1] ?? signalPattern.exec(String(error.cause))?.[1] ?? null
-      })
+      }))
     )
   )
 
-const writeLines = (name: string, target: NodeJS.WriteStream) => (lines: ReadonlyArray<string>) =>
-  Effect.callback<void>((resume) => {
-    // Waiting for the write callback keeps a chatty child from filling the parent's memory.
-    target.write(lines.map((line) => `[${name}] ${line}\n`).join(""), () => resume(Effect.void))
+/** Forwards one output stream, framed, to the end; a read error ends it like EOF. */
+const forward = (output: OutputService, target: Target, stream: Stream.Stream<Uint8Array, unknown>, prefix: string) =>
+  Effect.suspend(() => {
+    const framer = PrefixedLines.make(Buffer.from(prefix))
+    const write = (pieces: Array<Uint8Array>) => pieces.length === 0 ? Effect.void : output.write(target, pieces)
+    return stream.pipe(
+      Stream.runForEach((chunk) => write(framer.push(chunk))),
+      Effect.ignore,
+      Effect.andThen(Effect.suspend(() => write(framer.end())))
+    )
   })
 
-const forwardPrefixed = (name: string, output: Stream.Stream<Uint8Array, unknown>, target: NodeJS.WriteStream) =>
-  output.pipe(
-    Stream.decodeText(),
-    Stream.splitLines,
-    Stream.runForEachArray(writeLines(name, target)),
-    Effect.ignore
-  )
-
 /**
- * Starts the child. Closing the scope sends it a stop request; the spawner's
- * own cleanup then waits for the process group to exit.
+ * Starts the child. The start cannot be interrupted halfway: a child being
+ * spawned when an interruption comes is started, and stopped with the rest.
+ * Closing the scope stops the child: a stop request, then, if it has not
+ * ended within the supervisor's budget (10 s without one), SIGKILL.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = Effect.fnUntraced(function*(spec: Spec) {
-  const spawner = yield* ChildProcessSpawner
-  const scope = yield* Effect.scope
-  const toSpawnError = (cause: PlatformError.PlatformError) =>
-    new ChildSpawnError({ name: spec.name, command: describe(spec), cause })
-  if ("module" in spec) {
-    const fs = yield* FileSystem.FileSystem
-    yield* fs.access(modulePath(spec)).pipe(Effect.mapError(toSpawnError))
-  }
-  const handle = yield* spawner.spawn(commandOf(spec, yield* CurrentBudget)).pipe(Effect.mapError(toSpawnError))
-
-  const exited = yield* Deferred.make<ExitStatus>()
-  const ended = yield* Deferred.make<void>()
-  yield* exitStatusOf(handle).pipe(
-    // `ended` first: whoever wakes on `exited` must already see the member as ended.
-    Effect.flatMap((status) => Effect.andThen(Deferred.succeed(ended, undefined), Deferred.succeed(exited, status))),
-    // Detached, so `exit` still completes when the scope's own cleanup ends the process;
-    // that cleanup waits for the exit, so this fiber never outlives the process.
-    Effect.forkDetach
-  )
-  if (spec.stdio === "prefixed") {
-    yield* Effect.forkIn(forwardPrefixed(spec.name, handle.stdout, process.stdout), scope)
-    yield* Effect.forkIn(forwardPrefixed(spec.name, handle.stderr, process.stderr), scope)
-  }
-
-  // The spawner's kill waits for the group to exit; fork it so stop and force return at once.
-  // Detached, so the stop request issued while the scope closes is still sent.
-  const signalGroup = (killSignal: "SIGTERM" | "SIGKILL") =>
-    Effect.asVoid(Effect.forkDetach(Effect.ignore(handle.kill({ killSignal })), { startImmediately: true }))
-  const member = Member.make({
-    name: spec.name,
-    kind: "child",
-    pid: handle.pid,
-    ended,
-    onStopRequest: signalGroup("SIGTERM"),
-    onForce: signalGroup("SIGKILL")
-  })
-  yield* Effect.addFinalizer(() => member.requestStop)
-  const child: Child = { ...member, kind: "child", pid: handle.pid, exit: Deferred.await(exited) }
-  return child
-}) satisfies (spec: Spec) => Effect.Effect<
+export const make = (spec: Spec): Effect.Effect<
   Child,
   ChildSpawnError,
-  Scope.Scope | ChildProcessSpawner | FileSystem.FileSystem
->
+  Scope.Scope | ChildProcessSpawner | FileSystem.FileSystem | ProcessTree | Output
+> =>
+  Effect.uninterruptible(Effect.gen(function*() {
+    const spawner = yield* ChildProcessSpawner
+    const tree = yield* ProcessTree
+    const output = yield* Output
+    const budget = yield* CurrentBudget
+    const toSpawnError = (cause: PlatformError.PlatformError) =>
+      new ChildSpawnError({ name: spec.name, command: describe(spec), cause })
+    if ("module" in spec) {
+      const fs = yield* FileSystem.FileSystem
+      yield* fs.access(modulePath(spec)).pipe(Effect.mapError(toSpawnError))
+    }
+    // The spawner's handle lives in a scope of our own. Its clean-up waits on the group with
+    // kill(-pgid, 0), for which unreaped zombies count as alive, and as PID 1 nobody reaps them
+    // (Node cannot): so this supervisor does its own escalation, and closes that scope only
+    // once the group has no process left at all.
+    const spawnScope = yield* Scope.make()
+    const handle = yield* spawner.spawn(commandOf(spec, budget)).pipe(
+      Scope.provide(spawnScope),
+      Effect.mapError(toSpawnError),
+      Effect.tapError(() => Scope.close(spawnScope, Exit.void))
+    )
+    const pid = handle.pid
+    // Detached: its own process group, whose id is its pid.
+    const pgid = pid
+    const stopSignal = spec.stopSignal ?? "SIGTERM"
+    const exit = yield* Deferred.make<Member.End>()
+    const ended = yield* Deferred.make<void>()
+    const forced = yield* Deferred.make<void>()
+    // Descendants outside the group, found while an ancestor still lived.
+    const escapees = new Map<number, ProcessInfo>()
+
+    yield* exitOf(handle).pipe(Effect.flatMap((end) => Deferred.succeed(exit, end)), Effect.forkDetach)
+    const forwarding = spec.stdio === "prefixed"
+      ? yield* Effect.all([
+        forward(output, "stdout", handle.stdout, spec.prefix ?? `[${spec.name}] `),
+        forward(output, "stderr", handle.stderr, spec.prefix ?? `[${spec.name}] `)
+      ], { concurrency: 2, discard: true }).pipe(Effect.forkDetach)
+      : undefined
+
+    /** Adds the descendants of every live member of the group, and of the leader, to the escapees. */
+    const trace = Effect.gen(function*() {
+      const snapshot = yield* tree.snapshot(traceMaxAgeMillis)
+      if (snapshot === undefined) return
+      const roots = [pid, ...snapshot.liveInGroup(pgid).map((info) => info.pid), ...escapees.keys()]
+      for (const info of snapshot.descendants(roots)) {
+        if (info.pgid !== pgid) escapees.set(info.pid, info)
+      }
+    })
+
+    const signalAll = (signal: string) =>
+      Effect.gen(function*() {
+        yield* tree.signalGroup(pgid, signal)
+        const groups = new Set<number>()
+        for (const escapee of escapees.values()) {
+          // A group one of them leads (setsid, setpgid(0, 0)) is theirs: signal all of it.
+          if (escapees.has(escapee.pgid)) groups.add(escapee.pgid)
+          else yield* tree.signalProcess(escapee.pid, signal)
+        }
+        for (const group of groups) yield* tree.signalGroup(group, signal)
+      })
+
+    // The processes last seen alive: while one of them lives, no need to read the whole table.
+    let lastSeenAlive: Array<ProcessInfo> = []
+    const isAnythingAlive = Effect.gen(function*() {
+      for (const info of lastSeenAlive) {
+        if (yield* tree.isRunning(info)) return true
+      }
+      const exists = yield* tree.groupExists(pgid)
+      if (!exists && escapees.size === 0) return false
+      const snapshot = yield* tree.snapshot(Duration.toMillis(groupPollInterval))
+      // Without a table, trust kill(-pgid, 0), though it counts zombies.
+      if (snapshot === undefined) return exists
+      lastSeenAlive = [...snapshot.liveInGroup(pgid), ...[...escapees.values()].filter((info) => snapshot.isAlive(info))]
+      return lastSeenAlive.length > 0
+    })
+
+    // The member has ended once the leader exited, nothing traced lives, and the output is forwarded.
+    yield* Effect.gen(function*() {
+      yield* Deferred.await(exit)
+      while (yield* isAnythingAlive) {
+        // A force wakes it too: SIGKILL may have done its work at once.
+        yield* Deferred.isDoneUnsafe(forced)
+          ? Effect.sleep(groupPollInterval)
+          : Effect.raceFirst(Effect.sleep(groupPollInterval), Deferred.await(forced))
+      }
+      if (forwarding !== undefined) {
+        const abandoned = Effect.andThen(Deferred.await(forced), Effect.sleep(outputGraceAfterForce))
+        yield* Effect.raceFirst(Fiber.await(forwarding), abandoned)
+        yield* Fiber.interrupt(forwarding)
+      }
+      yield* Deferred.succeed(ended, undefined)
+      // Nothing left for the spawner's own clean-up to wait for, not even a zombie.
+      if (!(yield* tree.groupExists(pgid))) yield* Scope.close(spawnScope, Exit.void)
+    }).pipe(Effect.forkDetach)
+
+    const member = Member.make({
+      name: spec.name,
+      kind: "child",
+      pid,
+      stopSignal,
+      exit,
+      ended,
+      // Traced first: a leader that dies at once on its stop signal leaves its escapees
+      // reparented, and so untraceable. SIGCONT after the stop signal, as systemd does, so a
+      // stopped child can act on it.
+      onStopRequest: Effect.andThen(trace, Effect.andThen(signalAll(stopSignal), signalAll("SIGCONT"))),
+      onForce: Effect.andThen(trace, Effect.andThen(signalAll("SIGKILL"), Deferred.succeed(forced, undefined)))
+    })
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        yield* member.requestStop
+        const timeout = budget ?? defaultStopTimeout
+        if (Option.isSome(yield* Effect.timeoutOption(member.ended, timeout))) return
+        yield* member.force
+        yield* Effect.timeoutOption(member.ended, forceWait)
+      })
+    )
+    const child: Child = { ...member, [TypeId]: TypeId, pid, stopSignal }
+    return child
+  }))

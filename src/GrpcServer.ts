@@ -32,7 +32,6 @@ export interface Spec {
  * @category models
  */
 export interface GrpcServer extends Member.Member {
-  readonly kind: "server"
   readonly server: Grpc.Server
   readonly port: number
 }
@@ -56,39 +55,45 @@ export class GrpcBindError extends Data.TaggedError("GrpcBindError")<{
 const bind = (spec: Spec) =>
   Effect.callback<readonly [Grpc.Server, number], GrpcBindError>((resume) => {
     const server = new Grpc.Server(spec.options)
+    let abandoned = false
     spec.register(server)
     server.bindAsync(spec.address, spec.credentials ?? Grpc.ServerCredentials.createInsecure(), (error, port) => {
-      if (error === null) {
+      if (error === null && !abandoned) {
         resume(Effect.succeed([server, port]))
       } else {
+        // Failed, or bound after its caller stopped waiting: either way no port stays open.
         server.forceShutdown()
-        resume(Effect.fail(new GrpcBindError({ name: spec.name, address: spec.address, cause: error })))
+        if (error !== null) resume(Effect.fail(new GrpcBindError({ name: spec.name, address: spec.address, cause: error })))
       }
+    })
+    return Effect.sync(() => {
+      abandoned = true
     })
   })
 
 /**
- * Binds and starts the server. Closing the scope sends it a stop request.
+ * Binds and starts the server. Closing the scope sends it a stop request. An
+ * interruption during the bind leaves no port open.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (spec: Spec): Effect.Effect<GrpcServer, GrpcBindError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const [server, port] = yield* bind(spec)
-    const ended = yield* Deferred.make<void>()
-    const markEnded = () => Deferred.doneUnsafe(ended, Effect.void)
+  Effect.uninterruptibleMask((restore) => Effect.gen(function*() {
+    const [server, port] = yield* restore(bind(spec))
+    const exit = yield* Deferred.make<Member.End>()
+    const markClosed = () => Deferred.doneUnsafe(exit, Effect.succeed(Member.End.Closed()))
     const member = Member.make({
       name: spec.name,
       kind: "server",
-      ended,
-      onStopRequest: Effect.sync(() => server.tryShutdown(markEnded)),
+      exit,
+      onStopRequest: Effect.sync(() => server.tryShutdown(markClosed)),
       onForce: Effect.sync(() => {
         server.forceShutdown()
-        markEnded()
+        markClosed()
       })
     })
     yield* Effect.addFinalizer(() => member.requestStop)
-    const grpcServer: GrpcServer = { ...member, kind: "server", server, port }
+    const grpcServer: GrpcServer = { ...member, server, port }
     return grpcServer
-  })
+  }))

@@ -3,64 +3,161 @@
  * forced to stop, and awaited. Children and gRPC servers are members; so can
  * be any other resource a service needs drained with the rest.
  *
+ * A member ends in two steps: its own end (`exit`: a process exits, a server
+ * closes), which takes part in the supervisor's race, then everything of it
+ * gone (`ended`: for a process, its whole process group and its output),
+ * which is what the drain waits for.
+ *
  * @since 0.1.0
  */
+import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Os from "node:os"
 
 /**
- * @since 0.1.0
+ * @since 0.2.0
+ * @category type ids
+ */
+export const TypeId = "~effect-supervise/Member" as const
+
+/**
+ * @since 0.2.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * How a member ended, in its own terms.
+ *
+ * @since 0.2.0
  * @category models
  */
-export type Kind = "child" | "server"
+export type End = Data.TaggedEnum<{
+  /** A process exited with a code, or was killed by a signal. */
+  Exited: { readonly code: number | null; readonly signal: string | null }
+  /** A server or other resource closed. */
+  Closed: {}
+  /** The member failed: it reports why. */
+  Failed: { readonly reason: string }
+}>
+
+/**
+ * @since 0.2.0
+ * @category constructors
+ */
+export const End = Data.taggedEnum<End>()
 
 /**
  * @since 0.1.0
  * @category models
  */
 export interface Member {
+  readonly [TypeId]: TypeId
   readonly name: string
-  readonly kind: Kind
+  /** What the member is, for reports ("child", "server", or your own word); never used to decide behaviour. */
+  readonly kind: string
   /** The process id, for members that are processes. */
   readonly pid: number | undefined
+  /** The signal a stop request sends, for members that are processes: dying by it is a clean stop. */
+  readonly stopSignal: string | undefined
   /** Asks the member to stop and returns at once; asking again does nothing. */
   readonly requestStop: Effect.Effect<void>
-  /** Stops the member now, without waiting for it to finish its work. */
+  /** Stops the member now, without waiting for it to finish its work; returns at once. */
   readonly force: Effect.Effect<void>
-  /** Completes when the member has stopped, whatever stopped it. */
+  /** Completes with the member's own end: a process's exit, a server's close. */
+  readonly exit: Effect.Effect<End>
+  /** The member's own end, if it has come. */
+  readonly pollExit: Effect.Effect<Option.Option<End>>
+  /** Completes when everything of the member is gone (a process: its group and its output too). */
   readonly ended: Effect.Effect<void>
   readonly hasEnded: Effect.Effect<boolean>
 }
 
 /**
+ * @since 0.2.0
+ * @category guards
+ */
+export const isMember = (u: unknown): u is Member => typeof u === "object" && u !== null && TypeId in u
+
+/**
  * Builds a member from what stopping it means. `requestStop` is made
- * idempotent and skipped once the member has ended; `onStopRequest` and
- * `onForce` must not block.
+ * idempotent and skipped once the member has ended; `force` is skipped once
+ * it has ended. `onStopRequest` and `onForce` must not block. `ended`
+ * defaults to `exit`.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (options: {
   readonly name: string
-  readonly kind: Kind
+  readonly kind: string
   readonly pid?: number | undefined
-  readonly ended: Deferred.Deferred<void>
+  readonly stopSignal?: string | undefined
+  readonly exit: Deferred.Deferred<End>
+  readonly ended?: Deferred.Deferred<void> | undefined
   readonly onStopRequest: Effect.Effect<void>
   readonly onForce: Effect.Effect<void>
 }): Member => {
   let stopRequested = false
-  const hasEnded = Deferred.isDone(options.ended)
+  const isEnded = options.ended === undefined
+    ? () => Deferred.isDoneUnsafe(options.exit)
+    : () => Deferred.isDoneUnsafe(options.ended!)
   return {
+    [TypeId]: TypeId,
     name: options.name,
     kind: options.kind,
     pid: options.pid,
+    stopSignal: options.stopSignal,
     requestStop: Effect.suspend(() => {
-      if (stopRequested || Deferred.isDoneUnsafe(options.ended)) return Effect.void
+      if (stopRequested || isEnded()) return Effect.void
       stopRequested = true
       return options.onStopRequest
     }),
-    force: Effect.suspend(() => Deferred.isDoneUnsafe(options.ended) ? Effect.void : options.onForce),
-    ended: Deferred.await(options.ended),
-    hasEnded
+    force: Effect.suspend(() => isEnded() ? Effect.void : options.onForce),
+    exit: Deferred.await(options.exit),
+    pollExit: Effect.flatMap(Deferred.poll(options.exit), Option.match({
+      onNone: () => Effect.succeedNone,
+      onSome: Effect.asSome
+    })),
+    ended: options.ended === undefined ? Effect.asVoid(Deferred.await(options.exit)) : Deferred.await(options.ended),
+    hasEnded: Effect.sync(isEnded)
   }
 }
+
+/**
+ * Whether an end after a stop request is a clean stop: a server closed, a
+ * process exited 0, died by its own stop signal, or exited 128 + that
+ * signal's number (how shells and the JVM report it).
+ *
+ * @since 0.2.0
+ * @category predicates
+ */
+export const isCleanStop = (member: Pick<Member, "stopSignal">, end: End): boolean => {
+  switch (end._tag) {
+    case "Closed":
+      return true
+    case "Failed":
+      return false
+    case "Exited": {
+      if (end.code === 0) return true
+      if (member.stopSignal === undefined) return false
+      if (end.signal !== null) return end.signal === member.stopSignal
+      const number = Os.constants.signals[member.stopSignal as NodeJS.Signals]
+      return number !== undefined && end.code === 128 + number
+    }
+  }
+}
+
+/**
+ * One phrase for how a member ended: "exited with code 3", "killed by SIGSEGV", "closed".
+ *
+ * @since 0.2.0
+ * @category formatting
+ */
+export const formatEnd: (end: End) => string = End.$match({
+  Exited: ({ code, signal }) => signal === null ? `exited with code ${code}` : `killed by ${signal}`,
+  Closed: () => "closed",
+  Failed: ({ reason }) => `failed: ${reason}`
+})

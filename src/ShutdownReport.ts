@@ -1,11 +1,11 @@
 /**
  * What a supervision ended with: why it shut down, how each member ended, and
- * whether the drain held its budget.
+ * the verdict the process exits with.
  *
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
-import type * as Member from "./Member.ts"
+import * as Member from "./Member.ts"
 import type { Signal } from "./ShutdownSignal.ts"
 
 /**
@@ -15,14 +15,14 @@ import type { Signal } from "./ShutdownSignal.ts"
  * @category models
  */
 export type Outcome = Data.TaggedEnum<{
-  /** SIGTERM or SIGINT asked for a graceful shutdown. */
+  /** A drain signal (SIGTERM, SIGINT, ...) asked for a graceful shutdown. */
   Signalled: { readonly signal: Signal }
-  /** A child exited on its own. */
-  ChildExited: {
+  /** A member (a child process, a server, ...) ended on its own. */
+  MemberExited: {
     readonly name: string
-    readonly pid: number
-    readonly code: number | null
-    readonly signal: string | null
+    readonly kind: string
+    readonly pid: number | undefined
+    readonly end: Member.End
   }
   /** The supervising fiber was interrupted from outside, with no signal seen. */
   Interrupted: {}
@@ -37,17 +37,17 @@ export type Outcome = Data.TaggedEnum<{
 export const Outcome = Data.taggedEnum<Outcome>()
 
 /**
- * How one member ended.
+ * What the drain did with one member.
  *
  * @since 0.1.0
  * @category models
  */
 export type MemberEnd = Data.TaggedEnum<{
-  /** It had ended before the drain began (the child whose exit caused it, or one exiting with it). */
+  /** It had exited before the drain began (the member whose exit caused it, or one exiting with it). */
   AlreadyExited: {}
   /** It stopped after its stop request, `millis` after the drain began. */
   Stopped: { readonly millis: number }
-  /** It was still running and was forced `millis` after the drain began. */
+  /** Something of it was still running and was forced `millis` after the drain began. */
   Forced: { readonly millis: number }
 }>
 
@@ -63,9 +63,14 @@ export const MemberEnd = Data.taggedEnum<MemberEnd>()
  */
 export interface MemberReport {
   readonly name: string
-  readonly kind: Member.Kind
+  readonly kind: string
   readonly pid: number | undefined
+  /** What the drain did with it. */
   readonly end: MemberEnd
+  /** How it ended, in its own terms (exit code or signal); `undefined` if it never did. */
+  readonly exit: Member.End | undefined
+  /** Whether it ended as a stop should: exit 0, its own stop signal, a server closed. */
+  readonly clean: boolean
 }
 
 /**
@@ -77,6 +82,34 @@ export interface MemberReport {
 export type ForcedBy = "budget" | "second-signal"
 
 /**
+ * The judgement of a supervision, from which the exit code follows:
+ * - `drained`: a signal, every member stopped cleanly within the budget (exit 0);
+ * - `member-exited`: a member ended on its own (exit 1);
+ * - `start-failed`: a member could not start (exit 1);
+ * - `drain-failed`: a member's stop was not clean: a non-zero exit, death by another signal (exit 1);
+ * - `forced`: something had to be forced, at the budget or on a second signal (exit 124).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Verdict = "drained" | "member-exited" | "start-failed" | "drain-failed" | "forced"
+
+/**
+ * The exit code of each verdict: the one table the errors of `Supervisor.run`
+ * and `NodeSupervisor.teardown` both follow.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const exitCodes: Record<Verdict, number> = {
+  "drained": 0,
+  "member-exited": 1,
+  "start-failed": 1,
+  "drain-failed": 1,
+  "forced": 124
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -86,10 +119,29 @@ export interface ShutdownReport {
   /** From the stop requests to every member ended. */
   readonly drainMillis: number
   readonly budgetMillis: number
-  /** True when every member stopped on request, without being forced. */
+  /** True when nothing had to be forced. */
   readonly budgetHeld: boolean
   readonly forcedBy: ForcedBy | undefined
+  readonly verdict: Verdict
 }
+
+/**
+ * @since 0.2.0
+ * @category constructors
+ */
+export const verdictOf = (report: Omit<ShutdownReport, "verdict">): Verdict =>
+  report.outcome._tag === "StartFailed"
+    ? "start-failed"
+    : report.outcome._tag === "MemberExited"
+    ? "member-exited"
+    : !report.budgetHeld
+    ? "forced"
+    : report.members.some((member) => !member.clean)
+    ? "drain-failed"
+    : "drained"
+
+const describeMember = (kind: string, name: string, pid: number | undefined) =>
+  `${kind} ${name}${pid === undefined ? "" : ` (pid ${pid})`}`
 
 /**
  * One line for the outcome, as the supervisor logs it.
@@ -99,17 +151,32 @@ export interface ShutdownReport {
  */
 export const formatOutcome: (outcome: Outcome) => string = Outcome.$match({
   Signalled: ({ signal }) => `received ${signal}, shutting down`,
-  ChildExited: ({ code, name, pid, signal }) =>
-    `child ${name} (pid ${pid}) exited on its own ${signal === null ? `with code ${code}` : `by signal ${signal}`}`,
+  MemberExited: ({ end, kind, name, pid }) =>
+    `${describeMember(kind, name, pid)} ${end._tag === "Exited" ? "exited on its own" : "ended on its own"} ${
+      end._tag === "Exited" ? (end.signal === null ? `with code ${end.code}` : `by signal ${end.signal}`) : `(${Member.formatEnd(end)})`
+    }`,
   Interrupted: () => "interrupted, shutting down",
   StartFailed: ({ error }) => `start failed: ${error}`
 })
 
-const formatEnd: (end: MemberEnd) => string = MemberEnd.$match({
+const formatFate: (end: MemberEnd) => string = MemberEnd.$match({
   AlreadyExited: () => "had already exited",
   Stopped: ({ millis }) => `stopped in ${millis} ms`,
   Forced: ({ millis }) => `forced after ${millis} ms`
 })
+
+const formatVerdict = (report: ShutdownReport): string => {
+  if (!report.budgetHeld) {
+    return `drained in ${report.drainMillis} ms; forced by ${
+      report.forcedBy === "second-signal" ? "a second signal" : `the ${report.budgetMillis} ms budget`
+    }`
+  }
+  const within = `drained in ${report.drainMillis} ms, within the ${report.budgetMillis} ms budget`
+  const unclean = report.members.filter((member) => !member.clean).length
+  return report.verdict === "drain-failed"
+    ? `${within}, but ${unclean === 1 ? "1 member" : `${unclean} members`} did not stop cleanly`
+    : within
+}
 
 /**
  * A readable summary of the report, one line per member.
@@ -118,13 +185,10 @@ const formatEnd: (end: MemberEnd) => string = MemberEnd.$match({
  * @category formatting
  */
 export const format = (report: ShutdownReport): string => {
-  const verdict = report.budgetHeld
-    ? `drained in ${report.drainMillis} ms, within the ${report.budgetMillis} ms budget`
-    : `drained in ${report.drainMillis} ms; forced by ${
-      report.forcedBy === "second-signal" ? "a second signal" : `the ${report.budgetMillis} ms budget`
-    }`
-  const members = report.members.map((member) =>
-    `  ${member.kind} ${member.name}${member.pid === undefined ? "" : ` (pid ${member.pid})`}: ${formatEnd(member.end)}`
-  )
-  return [`shutdown: ${formatOutcome(report.outcome)}; ${verdict}`, ...members].join("\n")
+  const members = report.members.map((member) => {
+    const exit = member.exit === undefined ? "still running" : Member.formatEnd(member.exit)
+    const unclean = !member.clean && member.end._tag === "Stopped" ? " (not a clean stop)" : ""
+    return `  ${describeMember(member.kind, member.name, member.pid)}: ${formatFate(member.end)}, ${exit}${unclean}`
+  })
+  return [`shutdown: ${formatOutcome(report.outcome)}; ${formatVerdict(report)}`, ...members].join("\n")
 }

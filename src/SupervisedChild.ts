@@ -1,6 +1,7 @@
 /**
  * The child side of supervision: what a supervised Effect program runs
- * instead of `NodeRuntime.runMain`. SIGTERM/SIGINT, or EOF on the lifeline
+ * instead of `NodeRuntime.runMain`. SIGTERM, SIGINT, SIGHUP or SIGQUIT (a
+ * supervisor's stop signal may be any of them), or EOF on the lifeline
  * fd (the parent died, even by SIGKILL), interrupts the main fiber so its
  * finalizers drain it; the process then exits 0. The drain is bounded by a
  * timeout of its own, since a dead parent can no longer force it; a second
@@ -23,7 +24,8 @@ import * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
 import * as Net from "node:net"
 import type { Readable } from "node:stream"
-import { budgetVariable, lifelineVariable } from "./Child.ts"
+import { budgetVariable, lifelineVariable } from "./internal/childEnvironment.ts"
+import { flushStdio } from "./internal/flushStdio.ts"
 
 /**
  * Why the child began its drain.
@@ -48,7 +50,7 @@ export const StopReason = Data.taggedEnum<StopReason>()
  * @since 0.1.0
  * @category models
  */
-export type Signal = "SIGTERM" | "SIGINT"
+export type Signal = "SIGTERM" | "SIGINT" | "SIGHUP" | "SIGQUIT"
 
 /**
  * How the supervised program ended without failing.
@@ -86,7 +88,7 @@ export interface Options {
    * or `false` for none. Default: the fd named by `SUPERVISOR_LIFELINE_FD`, none when unset.
    */
   readonly lifeline?: Readable | number | false | undefined
-  /** Default: the process's SIGTERM and SIGINT. */
+  /** Default: the process's SIGTERM, SIGINT, SIGHUP and SIGQUIT. */
   readonly signals?: SignalSource | undefined
   /** Default: `process.env`. */
   readonly env?: Record<string, string | undefined> | undefined
@@ -128,6 +130,8 @@ export class DrainTimeoutError extends Data.TaggedError("DrainTimeoutError")<{
 
 
 const defaultDrainTimeout = Duration.seconds(30)
+// How long the exit waits for stdout and stderr to be written out.
+const flushMillis = 1_000
 const budgetGraceMillis = 1_000
 
 /**
@@ -140,14 +144,14 @@ export const formatReason: (reason: StopReason) => string = StopReason.$match({
 })
 
 /**
- * The process's SIGTERM and SIGINT. A listener also stops Node's default
+ * The process's SIGTERM, SIGINT, SIGHUP and SIGQUIT. A listener also stops Node's default
  * action (exit at once), which is what lets the drain run.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const processSignals: SignalSource = (listener) => {
-  const handlers = (["SIGTERM", "SIGINT"] as const).map((signal) => {
+  const handlers = (["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"] as const).map((signal) => {
     const handler = () => listener(signal)
     process.on(signal, handler)
     return [signal, handler] as const
@@ -224,6 +228,10 @@ export const run = <A, E, R>(
     const env = options.env ?? process.env
     const timeout = drainTimeoutOf(options, env)
     const parentGone = yield* lifelineOf(options, env)
+    // Read once and removed, as systemd does with LISTEN_FDS: a process this child starts must
+    // not take fd 3, which is something else there, for a lifeline.
+    delete env[lifelineVariable]
+    delete env[budgetVariable]
     const stop = yield* Deferred.make<StopReason>()
     const signals = options.signals ?? processSignals
     // Both watched before main starts, so an early stop is not lost, and until the run ends: a
@@ -285,8 +293,9 @@ export const runMain = <A, E>(
 ): void => {
   process.stdout.on("error", ignoreEpipe)
   process.stderr.on("error", ignoreEpipe)
-  // Always exit, even when a handle (a keep-alive socket, a stray timer) would keep a drained child alive.
-  const exit = options.exit ?? ((code: number) => process.exit(code))
+  // Always exit, even when a handle (a keep-alive socket, a stray timer) would keep a drained child
+  // alive; once stdout and stderr are written out, since the supervisor forwards them to the end.
+  const exit = options.exit ?? ((code: number) => flushStdio(flushMillis, () => process.exit(code)))
   Runtime.makeRunMain(({ fiber, teardown }) => {
     fiber.addObserver((result) => teardown(result, exit))
   })(run(main, options))

@@ -1,6 +1,6 @@
 /**
  * One-for-all supervision: start every member, wait for the first of a
- * shutdown signal or a child's own exit, then drain every member under one
+ * shutdown signal or any member's own end, then drain every member under one
  * shared budget and force what is left.
  *
  * @since 0.1.0
@@ -8,26 +8,40 @@
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Budget from "./Budget.ts"
 import * as Child from "./Child.ts"
-import type * as Member from "./Member.ts"
-import { Outcome, MemberEnd, type ForcedBy, type ShutdownReport, format, formatOutcome } from "./ShutdownReport.ts"
+import * as Member from "./Member.ts"
+import { Output } from "./Output.ts"
+import {
+  exitCodes,
+  type ForcedBy,
+  format,
+  formatOutcome,
+  MemberEnd,
+  type MemberReport,
+  Outcome,
+  type ShutdownReport,
+  verdictOf
+} from "./ShutdownReport.ts"
 import { ShutdownSignal } from "./ShutdownSignal.ts"
-import { SupervisorMetrics, type ExitReason } from "./SupervisorMetrics.ts"
+import { type ExitReason, SupervisorMetrics } from "./SupervisorMetrics.ts"
+import { SupervisorState } from "./SupervisorState.ts"
 
 /**
  * @since 0.1.0
  * @category models
  */
 export interface Options<E1, R1, E2, R2> {
-  /** Started in order; the first child to exit on its own ends the supervision. */
-  readonly children: ReadonlyArray<Effect.Effect<Child.Child, E1, R1>>
+  /** Started in order; the first member to end on its own ends the supervision. */
+  readonly children: ReadonlyArray<Effect.Effect<Member.Member, E1, R1>>
   /** Parent-local servers (or any member), started after the children and drained with them. */
   readonly servers?: ReadonlyArray<Effect.Effect<Member.Member, E2, R2>> | undefined
   /** The one graceful-shutdown budget shared by every member's drain. */
@@ -35,16 +49,16 @@ export interface Options<E1, R1, E2, R2> {
 }
 
 /**
- * A child exited on its own: the container should exit non-zero and be
- * restarted. Exit code 1 under `NodeRuntime.runMain`.
+ * A member (a child, a server) ended on its own: the container should exit
+ * non-zero and be restarted. Exit code 1 under `NodeRuntime.runMain`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
-export class ChildExitedError extends Data.TaggedError("ChildExitedError")<{
+export class MemberExitedError extends Data.TaggedError("MemberExitedError")<{
   readonly report: ShutdownReport
 }> {
-  override readonly [Runtime.errorExitCode] = 1
+  override readonly [Runtime.errorExitCode] = exitCodes["member-exited"]
   // The supervisor has logged the exit and the drain already.
   override readonly [Runtime.errorReported] = false
   override get message(): string {
@@ -53,8 +67,26 @@ export class ChildExitedError extends Data.TaggedError("ChildExitedError")<{
 }
 
 /**
- * A signal-initiated shutdown had to force members past the budget (or on a
- * second signal). Exit code 124 under `NodeRuntime.runMain`, as `timeout(1)`.
+ * A signal-initiated shutdown in which a member did not stop cleanly: it
+ * exited non-zero, or died by a signal other than its stop signal. Exit code 1.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class DrainFailedError extends Data.TaggedError("DrainFailedError")<{
+  readonly report: ShutdownReport
+}> {
+  override readonly [Runtime.errorExitCode] = exitCodes["drain-failed"]
+  override readonly [Runtime.errorReported] = false
+  override get message(): string {
+    const failed = this.report.members.filter((member) => !member.clean).map((member) => member.name)
+    return `${failed.join(", ")} did not stop cleanly`
+  }
+}
+
+/**
+ * A shutdown had to force members: the budget ran out, or a second signal
+ * came. Exit code 124 under `NodeRuntime.runMain`, as `timeout(1)`.
  *
  * @since 0.1.0
  * @category errors
@@ -62,8 +94,7 @@ export class ChildExitedError extends Data.TaggedError("ChildExitedError")<{
 export class BudgetExceededError extends Data.TaggedError("BudgetExceededError")<{
   readonly report: ShutdownReport
 }> {
-  override readonly [Runtime.errorExitCode] = 124
-  // The supervisor has logged the drain, naming what it forced, already.
+  override readonly [Runtime.errorExitCode] = exitCodes.forced
   override readonly [Runtime.errorReported] = false
   override get message(): string {
     const forced = this.report.members.filter((member) => member.end._tag === "Forced").map((member) => member.name)
@@ -71,73 +102,88 @@ export class BudgetExceededError extends Data.TaggedError("BudgetExceededError")
   }
 }
 
-/**
- * The exit codes a supervised process ends with under `NodeRuntime.runMain`
- * with {@link teardown}.
- *
- * @since 0.1.0
- * @category constants
- */
-export const exitCodes = {
-  drained: 0,
-  childExited: 1,
-  budgetExceeded: 124
-} as const
-
 // The supervisor's own bookkeeping for one started member.
 interface Tracked {
   readonly member: Member.Member
   stopRequested: boolean
   forced: boolean
+  // Counts its exit in the metrics, and reports it as the outcome if it came first.
+  watcher: Fiber.Fiber<void> | undefined
 }
 
 const exitReason = (tracked: Tracked): ExitReason =>
   tracked.forced ? "forced" : tracked.stopRequested ? "stopped" : "unexpected"
 
-const isChild = (member: Member.Member): member is Child.Child => member.kind === "child"
-
 const elapsedSince = (start: number) => Effect.map(Clock.currentTimeMillis, (now) => now - start)
 
-/** Starts the members one by one, each in a scope of its own inside `scope`. */
-const startAll = <E, R>(
-  members: ReadonlyArray<Effect.Effect<Member.Member, E, R>>,
-  budget: Duration.Duration,
-  scope: Scope.Scope,
-  tracked: Array<Tracked>
+// A member whose stop request, force or end fails is reported, and the drain goes on without it.
+const guarded = (tracked: Tracked, what: string, effect: Effect.Effect<void>) =>
+  Effect.catchCause(
+    effect,
+    (cause) => Effect.logError(`${tracked.member.kind} ${tracked.member.name}: ${what} failed`, Cause.pretty(cause))
+  )
+
+/**
+ * Starts one member and tracks it. The acquisition may be interrupted as the
+ * member itself allows (a child's spawn does not: a child being spawned when
+ * the outcome is decided is started, tracked and drained); once acquired, it
+ * is tracked whatever happens, and its exit watched.
+ */
+const startOne = <E, R>(
+  acquire: Effect.Effect<Member.Member, E, R>,
+  context: {
+    readonly scope: Scope.Scope
+    readonly budget: Duration.Duration
+    readonly tracked: Array<Tracked>
+    readonly first: Deferred.Deferred<Outcome>
+  }
 ) =>
-  Effect.gen(function*() {
-    const metrics = yield* SupervisorMetrics
-    for (const acquire of members) {
-      const memberScope = yield* Scope.fork(scope, "sequential")
-      const member = yield* acquire.pipe(
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const metrics = yield* SupervisorMetrics
+      const memberScope = yield* Scope.fork(context.scope, "sequential")
+      const member = yield* restore(acquire).pipe(
         Scope.provide(memberScope),
         // Children learn the budget, to bound their own drain should this supervisor die.
-        Effect.provideService(Child.CurrentBudget, budget),
+        Effect.provideService(Child.CurrentBudget, context.budget),
         Effect.onError((cause) => Scope.close(memberScope, Exit.failCause(cause)))
       )
-      const entry: Tracked = { member, stopRequested: false, forced: false }
-      tracked.push(entry)
-      if (isChild(member)) {
-        yield* metrics.childStarted(member.name)
-        // Detached so that closing the scope cannot cut off the count of an exit just seen.
-        yield* member.exit.pipe(
-          Effect.flatMap(() => metrics.childExited(member.name, exitReason(entry))),
-          Effect.forkDetach
-        )
-      }
-    }
-  })
-
-/** The race: the first signal against every child's exit. */
-const firstEvent = (children: ReadonlyArray<Child.Child>) =>
-  Effect.gen(function*() {
-    const signals = yield* ShutdownSignal
-    return yield* Effect.raceAll<Effect.Effect<Outcome>>([
-      Effect.map(signals.await, (signal) => Outcome.Signalled({ signal })),
-      ...children.map((child) =>
-        Effect.map(child.exit, (status) => Outcome.ChildExited({ name: child.name, pid: child.pid, ...status }))
+      const entry: Tracked = { member, stopRequested: false, forced: false, watcher: undefined }
+      context.tracked.push(entry)
+      const isChild = Child.isChild(member)
+      if (isChild) yield* metrics.childStarted(member.name)
+      entry.watcher = yield* Effect.forkDetach(
+        Effect.gen(function*() {
+          const end = yield* member.exit
+          if (isChild) yield* metrics.childExited(member.name, exitReason(entry))
+          // Only the first event is the outcome; an end after a stop request is just the drain.
+          if (!entry.stopRequested) {
+            yield* Deferred.succeed(
+              context.first,
+              Outcome.MemberExited({ name: member.name, kind: member.kind, pid: member.pid, end })
+            )
+          }
+        }),
+        { startImmediately: true }
       )
-    ])
+    })
+  )
+
+/**
+ * Starts the members one by one until all are started or the outcome is
+ * decided. It yields to the event loop after each, so a signal is seen
+ * between two spawns, not after the last.
+ */
+const startAll = <E, R>(
+  members: ReadonlyArray<Effect.Effect<Member.Member, E, R>>,
+  context: Parameters<typeof startOne>[1]
+) =>
+  Effect.gen(function*() {
+    for (const acquire of members) {
+      if (Deferred.isDoneUnsafe(context.first)) return
+      yield* startOne(acquire, context)
+      yield* Effect.yieldNow
+    }
   })
 
 // NodeRuntime.runMain turns SIGTERM into an interruption; ShutdownSignal records the
@@ -151,29 +197,29 @@ const outcomeOfInterruption = Effect.gen(function*() {
 })
 
 const logOutcome = (outcome: Outcome) =>
-  Outcome.$is("ChildExited")(outcome) || Outcome.$is("StartFailed")(outcome)
+  Outcome.$is("MemberExited")(outcome) || Outcome.$is("StartFailed")(outcome)
     ? Effect.logError(formatOutcome(outcome))
     : Effect.logInfo(formatOutcome(outcome))
 
 /**
- * Waits for every pending member to end, under the budget; a second signal cuts
- * it short. The races fork interruptible fibers, so the timeout can end the
+ * Waits for every member to end, under the budget; a second signal cuts it
+ * short. The races fork interruptible fibers, so the timeout can end the
  * waiting although the supervising fiber itself is uninterruptible.
  */
 const awaitWithinBudget = (
-  pending: ReadonlyArray<Tracked>,
+  tracked: ReadonlyArray<Tracked>,
   budget: Duration.Duration,
   startedAt: number,
-  stoppedAfter: Map<Tracked, number>
+  endedAfter: Map<Tracked, number>
 ) =>
   Effect.gen(function*() {
     const signals = yield* ShutdownSignal
     const awaitAll = Effect.forEach(
-      pending,
-      (tracked) =>
-        tracked.member.ended.pipe(
+      tracked,
+      (entry) =>
+        guarded(entry, "its end", entry.member.ended).pipe(
           Effect.andThen(elapsedSince(startedAt)),
-          Effect.map((millis) => stoppedAfter.set(tracked, millis))
+          Effect.map((millis) => void endedAfter.set(entry, millis))
         ),
       { concurrency: "unbounded", discard: true }
     )
@@ -186,6 +232,9 @@ const awaitWithinBudget = (
     return yield* Effect.raceFirst(held, secondSignal)
   })
 
+// After SIGKILL, how long a member may take to be gone before the report is made without it.
+const forceWait = Duration.seconds(1)
+
 /**
  * Stop requests to every member at once, one shared budget for all of them,
  * then force whatever is still running.
@@ -194,50 +243,71 @@ const drain = (tracked: ReadonlyArray<Tracked>, budget: Duration.Duration, outco
   Effect.gen(function*() {
     const metrics = yield* SupervisorMetrics
     const startedAt = yield* Clock.currentTimeMillis
-    const alreadyEnded = new Set<Tracked>()
+    const exitedBefore = new Set<Tracked>()
     for (const entry of tracked) {
-      if (yield* entry.member.hasEnded) alreadyEnded.add(entry)
+      if (Option.isSome(yield* entry.member.pollExit)) exitedBefore.add(entry)
     }
-    const pending = tracked.filter((entry) => !alreadyEnded.has(entry))
-    for (const entry of pending) {
+    // Every member, the ones already exited too: a process's group may outlive its leader.
+    for (const entry of tracked) {
       entry.stopRequested = true
-      yield* entry.member.requestStop
+      yield* guarded(entry, "stop request", entry.member.requestStop)
     }
     // Only now: a process's first log line is slow, and the members should not wait for it.
     yield* logOutcome(outcome)
 
-    const stoppedAfter = new Map<Tracked, number>()
-    const forcedBy = yield* awaitWithinBudget(pending, budget, startedAt, stoppedAfter)
-    const stragglers = pending.filter((entry) => !stoppedAfter.has(entry))
+    const endedAfter = new Map<Tracked, number>()
+    const forcedBy = yield* awaitWithinBudget(tracked, budget, startedAt, endedAfter)
+    const stragglers = tracked.filter((entry) => !endedAfter.has(entry))
     const forcedAfter = yield* elapsedSince(startedAt)
     for (const entry of stragglers) {
       entry.forced = true
-      yield* entry.member.force
+      yield* guarded(entry, "force", entry.member.force)
     }
-    yield* Effect.forEach(stragglers, (entry) => entry.member.ended, { concurrency: "unbounded", discard: true })
+    yield* Effect.forEach(stragglers, (entry) => guarded(entry, "its end", entry.member.ended), {
+      concurrency: "unbounded",
+      discard: true
+    }).pipe(Effect.timeoutOption(forceWait))
+    // The metrics agree with the report: every exit seen is counted before it is made.
+    yield* Effect.forEach(tracked, (entry) => entry.watcher === undefined ? Effect.void : Fiber.await(entry.watcher), {
+      discard: true
+    }).pipe(Effect.timeoutOption(forceWait))
 
     const drainMillis = yield* elapsedSince(startedAt)
     yield* metrics.drainObserved(drainMillis)
-    const report: ShutdownReport = {
-      outcome,
-      members: tracked.map((entry) => ({
+    const members: Array<MemberReport> = []
+    for (const entry of tracked) {
+      const exit = Option.getOrUndefined(yield* entry.member.pollExit)
+      members.push({
         name: entry.member.name,
         kind: entry.member.kind,
         pid: entry.member.pid,
-        end: alreadyEnded.has(entry)
-          ? MemberEnd.AlreadyExited()
-          : entry.forced
+        end: entry.forced
           ? MemberEnd.Forced({ millis: forcedAfter })
-          : MemberEnd.Stopped({ millis: stoppedAfter.get(entry)! })
-      })),
+          : exitedBefore.has(entry)
+          ? MemberEnd.AlreadyExited()
+          : MemberEnd.Stopped({ millis: endedAfter.get(entry)! }),
+        exit,
+        clean: !entry.forced && exit !== undefined && Member.isCleanStop(entry.member, exit)
+      })
+    }
+    const unjudged = {
+      outcome,
+      members,
       drainMillis,
       budgetMillis: Duration.toMillis(budget),
       budgetHeld: stragglers.length === 0,
       forcedBy: stragglers.length === 0 ? undefined : forcedBy
     }
-    yield* report.budgetHeld ? Effect.logInfo(format(report)) : Effect.logWarning(format(report))
+    const report: ShutdownReport = { ...unjudged, verdict: verdictOf(unjudged) }
+    yield* report.verdict === "drained" || report.verdict === "member-exited"
+      ? Effect.logInfo(format(report))
+      : Effect.logWarning(format(report))
     return report
   })
+
+// How long the last flush of the parent's stdout and stderr may take: the report must get out,
+// but a log reader that stopped reading cannot hold the exit forever.
+const flushTimeout = Duration.seconds(1)
 
 /**
  * Starts, races, drains, then hands the report to `finish` while still
@@ -250,32 +320,57 @@ const superviseWith = <E1, R1, E2, R2, A, E3>(
 ) =>
   Effect.gen(function*() {
     const budget = yield* Budget.make(options.budget)
+    const signals = yield* ShutdownSignal
+    const output = yield* Output
+    const state = yield* SupervisorState
     return yield* Effect.uninterruptibleMask((restore) =>
-      Effect.gen(function*() {
-        const scope = yield* Scope.make("parallel")
-        const tracked: Array<Tracked> = []
-        const members: ReadonlyArray<Effect.Effect<Member.Member, E1 | E2, R1 | R2>> = [
-          ...options.children,
-          ...(options.servers ?? [])
-        ]
-        const started = yield* Effect.exit(restore(startAll(members, budget, scope, tracked)))
-        const outcome: Outcome = Exit.isFailure(started)
-          ? Cause.hasInterruptsOnly(started.cause)
-            ? yield* outcomeOfInterruption
-            : Outcome.StartFailed({ error: String(Cause.squash(started.cause)) })
-          : yield* Effect.exit(restore(firstEvent(tracked.map((entry) => entry.member).filter(isChild)))).pipe(
-            Effect.flatMap((raced) => Exit.isSuccess(raced) ? Effect.succeed(raced.value) : outcomeOfInterruption)
-          )
-        const report = yield* drain(tracked, budget, outcome)
-        yield* Scope.close(scope, Exit.void)
-        if (Exit.isFailure(started)) return yield* Effect.failCause(started.cause)
-        return yield* finish(report)
-      })
+      Effect.acquireUseRelease(
+        Scope.make("parallel"),
+        (scope) =>
+          Effect.gen(function*() {
+            const tracked: Array<Tracked> = []
+            const first = yield* Deferred.make<Outcome>()
+            const signalled = yield* Effect.forkDetach(
+              Effect.flatMap(signals.await, (signal) => Deferred.succeed(first, Outcome.Signalled({ signal }))),
+              { startImmediately: true }
+            )
+            const members: ReadonlyArray<Effect.Effect<Member.Member, E1 | E2, R1 | R2>> = [
+              ...options.children,
+              ...(options.servers ?? [])
+            ]
+            // The race: the first signal, or the first member to end, even while the others start.
+            const started = yield* Effect.exit(restore(Effect.raceFirst(
+              startAll(members, { scope, budget, tracked, first }).pipe(
+                Effect.andThen(state.enter("ready")),
+                Effect.andThen(Deferred.await(first))
+              ),
+              Deferred.await(first)
+            )))
+            const outcome: Outcome = Exit.isSuccess(started)
+              ? started.value
+              : Cause.hasInterruptsOnly(started.cause)
+              ? yield* outcomeOfInterruption
+              : Outcome.StartFailed({ error: String(Cause.squash(started.cause)) })
+            // Ends after this are part of the drain, not the outcome.
+            yield* Deferred.succeed(first, outcome)
+            yield* Fiber.interrupt(signalled)
+            yield* state.enter("draining")
+            const report = yield* drain(tracked, budget, outcome)
+            yield* state.stop(report)
+            yield* Effect.timeoutOption(output.flush, flushTimeout)
+            if (Exit.isFailure(started) && !Cause.hasInterruptsOnly(started.cause)) {
+              return yield* Effect.failCause(started.cause)
+            }
+            return yield* finish(report)
+          }),
+        // Whatever happened, every member's scope is closed: a member not yet stopped is stopped.
+        (scope, exit) => Scope.close(scope, exit)
+      )
     )
   })
 
 /**
- * Supervises the members until a signal or a child's own exit, drains them,
+ * Supervises the members until a signal or a member's own end, drains them,
  * and returns the report. Fails only when a member cannot start (after the
  * started ones are drained). Interrupted from outside, it still drains
  * everything before the interruption takes effect.
@@ -288,23 +383,36 @@ export const supervise = <E1, R1, E2 = never, R2 = never>(
 ) => superviseWith(options, Effect.succeed)
 
 /**
- * Turns a report into the process outcome: success for a signal drained within
- * budget, {@link ChildExitedError} when a child exited on its own,
- * {@link BudgetExceededError} when something had to be forced.
+ * Turns a report into the process outcome: success for a clean drain,
+ * {@link MemberExitedError} when a member ended on its own,
+ * {@link BudgetExceededError} when something had to be forced,
+ * {@link DrainFailedError} when a member did not stop cleanly.
  *
  * @since 0.1.0
  * @category supervision
  */
-export const check = (report: ShutdownReport): Effect.Effect<ShutdownReport, ChildExitedError | BudgetExceededError> =>
-  Outcome.$is("ChildExited")(report.outcome)
-    ? Effect.fail(new ChildExitedError({ report }))
-    : report.budgetHeld
-    ? Effect.succeed(report)
-    : Effect.fail(new BudgetExceededError({ report }))
+export const check = (
+  report: ShutdownReport
+): Effect.Effect<ShutdownReport, MemberExitedError | BudgetExceededError | DrainFailedError> => {
+  switch (report.verdict) {
+    case "member-exited":
+    case "start-failed":
+      return Effect.fail(new MemberExitedError({ report }))
+    case "forced":
+      return Effect.fail(new BudgetExceededError({ report }))
+    case "drain-failed":
+      return Effect.fail(new DrainFailedError({ report }))
+    case "drained":
+      return Effect.succeed(report)
+  }
+}
 
 /**
  * {@link supervise} then {@link check}: the main program of a supervising
- * process, meant for `NodeRuntime.runMain` with {@link teardown}.
+ * process. Under `NodeSupervisor.runMain` (or `NodeRuntime.runMain` with
+ * `NodeSupervisor.teardown`) the process exits with `ShutdownReport.exitCodes`:
+ * 0 after a clean drain, 1 when a member ended on its own, failed to start or
+ * did not stop cleanly, 124 when something had to be forced.
  *
  * @since 0.1.0
  * @category supervision
@@ -312,28 +420,3 @@ export const check = (report: ShutdownReport): Effect.Effect<ShutdownReport, Chi
 export const run = <E1, R1, E2 = never, R2 = never>(
   options: Options<E1, R1, E2, R2>
 ) => superviseWith(options, check)
-
-const isInterruptOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
-  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
-
-/**
- * A `Runtime.Teardown` for a supervising main. `NodeRuntime.runMain`
- * interrupts the main fiber on SIGINT/SIGTERM, which by default exits 130. A
- * supervision drains before that interruption takes effect, but the
- * interruption then replaces the program's own exit. So an interrupted main
- * is judged by `programExit`, the program's exit as recorded before the
- * interruption: a dead child or a forced drain keeps its exit code, a clean
- * drain exits 0.
- *
- * @since 0.1.0
- * @category runtime
- */
-export const teardownFor = (programExit: () => Exit.Exit<unknown, unknown> | undefined): Runtime.Teardown =>
-(exit, onExit) => {
-  if (!isInterruptOnly(exit)) return Runtime.defaultTeardown(exit, onExit)
-  const own = programExit()
-  if (own === undefined || !Exit.isFailure(own) || isInterruptOnly(own)) return onExit(exitCodes.drained)
-  // runMain reported only the interruption; report what the program failed with, unless it was.
-  if (Runtime.getErrorReported(Cause.squash(own.cause))) console.error(Cause.pretty(own.cause))
-  return Runtime.defaultTeardown(own, onExit)
-}

@@ -27,6 +27,8 @@ export interface Service {
   readonly childStarted: (name: string) => Effect.Effect<void>
   readonly childExited: (name: string, reason: ExitReason) => Effect.Effect<void>
   readonly drainObserved: (millis: number) => Effect.Effect<void>
+  /** Bytes of forwarded output dropped because the parent's stdout or stderr is broken. */
+  readonly outputDropped: (target: "stdout" | "stderr", bytes: number) => Effect.Effect<void>
 }
 
 /**
@@ -46,7 +48,8 @@ export class SupervisorMetrics extends Context.Service<SupervisorMetrics, Servic
 export const names = {
   childrenAlive: "supervised_children_alive",
   childExits: "supervised_child_exits_total",
-  drainDuration: "supervisor_drain_duration_seconds"
+  drainDuration: "supervisor_drain_duration_seconds",
+  outputDropped: "supervisor_output_dropped_bytes_total"
 } as const
 
 const existing = <M>(registry: Prometheus.Registry, name: string): M | undefined =>
@@ -78,6 +81,13 @@ export const make = (registry: Prometheus.Registry): Service => {
     buckets: [0.1, 0.5, 1, 2.5, 5, 10, 20, 30, 60],
     registers: [registry]
   })
+  const dropped = existing<Prometheus.Counter<"stream">>(registry, names.outputDropped) ??
+    new Prometheus.Counter({
+      name: names.outputDropped,
+      help: "Bytes of children's output dropped because the supervisor's stdout or stderr is broken (EPIPE).",
+      labelNames: ["stream"],
+      registers: [registry]
+    })
   return SupervisorMetrics.of({
     registry,
     childStarted: () => Effect.sync(() => alive.inc()),
@@ -86,7 +96,8 @@ export const make = (registry: Prometheus.Registry): Service => {
         alive.dec()
         exits.inc({ child: name, reason })
       }),
-    drainObserved: (millis) => Effect.sync(() => drain.observe(millis / 1000))
+    drainObserved: (millis) => Effect.sync(() => drain.observe(millis / 1000)),
+    outputDropped: (stream, bytes) => Effect.sync(() => dropped.inc({ stream }, bytes))
   })
 }
 

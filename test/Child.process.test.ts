@@ -3,23 +3,15 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { vi } from "vitest"
-import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcessSpawner"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodePath from "@effect/platform-node/NodePath"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as Child from "../src/Child.ts"
+import * as Member from "../src/Member.ts"
 import * as ShutdownSignal from "../src/ShutdownSignal.ts"
 import * as Supervisor from "../src/Supervisor.ts"
-import * as SupervisorMetrics from "../src/SupervisorMetrics.ts"
 import { fixture, isGone, killQuietly, tempFile, waitForLines } from "./helpers/processes.ts"
+import { live } from "./helpers/live.ts"
 
-const live = Layer.mergeAll(
-  Layer.provideMerge(NodeChildProcessSpawner.layer, Layer.mergeAll(NodeFileSystem.layer, NodePath.layer)),
-  ShutdownSignal.layerTest,
-  SupervisorMetrics.layerTest
-)
 
 /** A fixture child that records its pid (and its grandchild's) once ready. */
 const fixtureChild = (name: string, env: Record<string, string> = {}) => {
@@ -46,7 +38,13 @@ describe("Child with real processes", () => {
       const [siblingPid] = yield* sibling.pids()
       process.kill(victimPid, "SIGKILL")
       const report = yield* Fiber.join(fiber)
-      assert.deepStrictEqual(report.outcome, { _tag: "ChildExited", name: "victim", pid: victimPid, code: null, signal: "SIGKILL" })
+      assert.deepStrictEqual(report.outcome, {
+        _tag: "MemberExited",
+        name: "victim",
+        kind: "child",
+        pid: victimPid,
+        end: Member.End.Exited({ code: null, signal: "SIGKILL" })
+      })
       assert.strictEqual(report.members[0].end._tag, "AlreadyExited")
       assert.strictEqual(report.members[1].end._tag, "Stopped")
       assert.isAtLeast((report.members[1].end as { millis: number }).millis, 100)
@@ -58,12 +56,14 @@ describe("Child with real processes", () => {
     const parent = fixtureChild("parent", { GRANDCHILD: "1" })
     const stubbornParent = fixtureChild("stubborn-parent", { GRANDCHILD: "1", GRANDCHILD_IGNORES_SIGTERM: "1" })
     return Effect.gen(function*() {
-      const fiber = yield* Supervisor.supervise({ children: [parent.member, stubbornParent.member], budget: "5 seconds" })
+      const fiber = yield* Supervisor.supervise({ children: [parent.member, stubbornParent.member], budget: "1 second" })
         .pipe(Effect.forkChild)
       const pids = [...yield* parent.pids(2), ...yield* stubbornParent.pids(2)]
       yield* ShutdownSignal.deliver("SIGTERM")
       const report = yield* Fiber.join(fiber)
-      assert.deepStrictEqual(report.members.map((member) => member.end._tag), ["Stopped", "Stopped"])
+      // The group is what has to end: its own child ignoring SIGTERM was SIGKILLed at the budget.
+      assert.deepStrictEqual(report.members.map((member) => member.end._tag), ["Stopped", "Forced"])
+      assert.strictEqual(report.verdict, "forced")
       assert.deepStrictEqual(pids.filter((pid) => !isGone(pid)), [])
     }).pipe(withCleanup([parent, stubbornParent]), Effect.provide(live))
   })
@@ -100,7 +100,7 @@ describe("Child with real processes", () => {
       `fs.writeFileSync(${JSON.stringify(report)}, fd + " " + fs.fstatSync(fd).isSocket() + "\\n")`
     return Effect.gen(function*() {
       const child = yield* Child.make({ name: "probe", command: process.execPath, args: ["-e", script], stdio: "ignore" })
-      assert.deepStrictEqual(yield* child.exit, { code: 0, signal: null })
+      assert.deepStrictEqual(yield* child.exit, Member.End.Exited({ code: 0, signal: null }))
       assert.deepStrictEqual(yield* Effect.promise(() => waitForLines(report, 1)), ["3 true"])
       const without = yield* Child.make({
         name: "no-lifeline",
@@ -109,15 +109,15 @@ describe("Child with real processes", () => {
         stdio: "ignore",
         lifeline: false
       })
-      assert.deepStrictEqual(yield* without.exit, { code: 0, signal: null })
+      assert.deepStrictEqual(yield* without.exit, Member.End.Exited({ code: 0, signal: null }))
     }).pipe(Effect.scoped, Effect.provide(live))
   })
 
   it.live("prefixed output: every line of stdout and stderr reaches the parent's stream behind the child's name", () => {
     const captured = { stdout: "", stderr: "" }
     const capture = (stream: "stdout" | "stderr", done: () => void) =>
-      vi.spyOn(process[stream], "write").mockImplementation(((chunk: string, callback?: () => void) => {
-        captured[stream] += chunk
+      vi.spyOn(process[stream], "write").mockImplementation(((chunk: string | Uint8Array, callback?: () => void) => {
+        captured[stream] += Buffer.from(chunk).toString()
         if (captured.stdout.includes("[talker] two") && captured.stderr.includes("[talker] oops")) done()
         callback?.()
         return true
@@ -152,7 +152,7 @@ describe("Child with real processes", () => {
         env: { REPORT_FILE: report, GREETING: "hello" },
         stdio: "ignore"
       })
-      assert.deepStrictEqual(yield* child.exit, { code: 0, signal: null })
+      assert.deepStrictEqual(yield* child.exit, Member.End.Exited({ code: 0, signal: null }))
       const [line] = yield* Effect.promise(() => waitForLines(report, 1))
       assert.deepStrictEqual(JSON.parse(line), {
         execArgv: ["--no-warnings"],
@@ -170,7 +170,7 @@ describe("Child with real processes", () => {
         env: { REPORT_FILE: relative },
         stdio: "ignore"
       })
-      assert.deepStrictEqual(yield* fromItsFolder.exit, { code: 0, signal: null })
+      assert.deepStrictEqual(yield* fromItsFolder.exit, Member.End.Exited({ code: 0, signal: null }))
       assert.strictEqual(JSON.parse((yield* Effect.promise(() => waitForLines(relative, 1)))[0]).cwd, Path.dirname(fixture("report.ts")))
     }).pipe(Effect.scoped, Effect.provide(live))
   })
@@ -182,7 +182,13 @@ describe("Child with real processes", () => {
         children: [Child.make({ name: "reporter", module: fixture("report.ts"), env: { REPORT_FILE: report }, stdio: "ignore" })],
         budget: "7 seconds"
       })
-      assert.deepStrictEqual(result.outcome, { _tag: "ChildExited", name: "reporter", pid: result.members[0].pid!, code: 0, signal: null })
+      assert.deepStrictEqual(result.outcome, {
+        _tag: "MemberExited",
+        name: "reporter",
+        kind: "child",
+        pid: result.members[0].pid!,
+        end: Member.End.Exited({ code: 0, signal: null })
+      })
       assert.strictEqual(JSON.parse((yield* Effect.promise(() => waitForLines(report, 1)))[0]).budget, "7000")
     }).pipe(Effect.provide(live))
   })

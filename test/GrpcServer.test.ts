@@ -7,13 +7,21 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as GrpcServer from "../src/GrpcServer.ts"
+import * as Output from "../src/Output.ts"
 import * as ShutdownSignal from "../src/ShutdownSignal.ts"
 import * as Supervisor from "../src/Supervisor.ts"
 import * as SupervisorMetrics from "../src/SupervisorMetrics.ts"
+import * as SupervisorState from "../src/SupervisorState.ts"
 import type * as Child from "../src/Child.ts"
 import { callWait, slowCalls } from "./helpers/slowService.ts"
 
-const layer = Layer.mergeAll(ShutdownSignal.layerTest, SupervisorMetrics.layerTest, NodeFileSystem.layer)
+const layer = Layer.mergeAll(
+  ShutdownSignal.layerTest,
+  SupervisorMetrics.layerTest,
+  Output.layerTest,
+  SupervisorState.layer,
+  NodeFileSystem.layer
+)
 const noChildren: ReadonlyArray<Effect.Effect<Child.Child>> = []
 
 interface Observed {
@@ -66,6 +74,7 @@ describe("GrpcServer", () => {
         servers: [Effect.succeed(server)],
         budget: "200 millis"
       }).pipe(Effect.forkChild)
+      yield* SupervisorState.reached("ready")
       yield* ShutdownSignal.deliver("SIGTERM")
       const report = yield* Fiber.join(fiber)
       assert.strictEqual(report.members[0].end._tag, "Forced")

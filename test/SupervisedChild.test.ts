@@ -9,11 +9,9 @@ import * as Fs from "node:fs"
 import { PassThrough } from "node:stream"
 import * as SupervisedChild from "../src/SupervisedChild.ts"
 import { vi } from "vitest"
-import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcessSpawner"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodePath from "@effect/platform-node/NodePath"
-import * as Layer from "effect/Layer"
 import * as Child from "../src/Child.ts"
+import * as Member from "../src/Member.ts"
+import { live } from "./helpers/live.ts"
 import { fixture, isGone, killQuietly, tempFile, waitForLines } from "./helpers/processes.ts"
 
 /** A signal source the test fires by hand. */
@@ -291,7 +289,6 @@ describe("SupervisedChild", () => {
   })
 
   describe("real processes", () => {
-    const live = Layer.provideMerge(NodeChildProcessSpawner.layer, Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
 
     it.live("SIGTERM from its supervisor drains the child and it exits 0", () => {
       const events = tempFile("events")
@@ -304,7 +301,7 @@ describe("SupervisedChild", () => {
         })
         yield* Effect.promise(() => waitForLines(events, 1))
         yield* child.requestStop
-        assert.deepStrictEqual(yield* child.exit, { code: 0, signal: null })
+        assert.deepStrictEqual(yield* child.exit, Member.End.Exited({ code: 0, signal: null }))
         const lines = yield* Effect.promise(() => waitForLines(events, 2))
         assert.deepStrictEqual(lines, [`ready ${child.pid}`, `drained ${child.pid}`])
       }).pipe(Effect.scoped, Effect.provide(live))

@@ -1,32 +1,23 @@
 import { assert, describe, it } from "@effect/vitest"
-import { vi } from "vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import * as Runtime from "effect/Runtime"
 import { TestClock } from "effect/testing"
 import * as Child from "../src/Child.ts"
 import { GrpcBindError } from "../src/GrpcServer.ts"
 import * as ShutdownSignal from "../src/ShutdownSignal.ts"
+import * as NodeSupervisor from "../src/NodeSupervisor.ts"
 import * as Supervisor from "../src/Supervisor.ts"
+import * as SupervisorState from "../src/SupervisorState.ts"
 import * as TestSpawner from "../src/testing/TestSpawner.ts"
-import { child, deliverAfter, layerFor } from "./helpers/testClock.ts"
+import { child, deliverAfter, layerFor, runStarted } from "./helpers/testClock.ts"
 
-/**
- * The exit code NodeRuntime.runMain would end the process with, through
- * Supervisor.teardownFor: given the fiber's final exit, and the program's own
- * exit when runMain's interruption replaced it.
- */
-const exitCodeOf = (exit: Exit.Exit<unknown, unknown>, programExit?: Exit.Exit<unknown, unknown>): number => {
-  let code = -1
-  Supervisor.teardownFor(() => programExit)(exit, (value) => {
-    code = value
-  })
-  return code
-}
+/** The exit code NodeSupervisor.teardown ends the process with, given the fiber's exit. */
+const exitCodeOf = (exit: Exit.Exit<unknown, unknown>) =>
+  SupervisorState.SupervisorState.use((state) => Effect.sync(() => NodeSupervisor.exitCodeOf(exit, state.reportUnsafe())))
 
 const failureOf = <E>(exit: Exit.Exit<unknown, E>): E | undefined =>
   Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause).pipe((option) => option._tag === "Some" ? option.value : undefined) : undefined
@@ -34,96 +25,93 @@ const failureOf = <E>(exit: Exit.Exit<unknown, E>): E | undefined =>
 describe("Supervisor.run and the exit codes", () => {
   it.effect("a signal drained within the budget succeeds with the report: exit 0", () =>
     Effect.gen(function*() {
-      const fiber = yield* Supervisor.run({ children: [child("api")], budget: "5 seconds" }).pipe(
-        Effect.forkChild({ startImmediately: true })
-      )
+      const fiber = yield* runStarted({ children: [child("api")], budget: "5 seconds" })
       yield* deliverAfter("SIGTERM", "1 second")
       yield* TestClock.adjust("2 seconds")
       const exit = yield* Fiber.await(fiber)
       assert.isTrue(Exit.isSuccess(exit))
-      assert.strictEqual(exitCodeOf(exit), 0)
+      assert.strictEqual(yield* exitCodeOf(exit), 0)
     }).pipe(Effect.provide(layerFor({ api: { drainFor: "1 second" } }))))
 
-  it.effect("a child exiting on its own fails with ChildExitedError: exit 1", () =>
+  it.effect("a child exiting on its own fails with MemberExitedError: exit 1", () =>
     Effect.gen(function*() {
-      const fiber = yield* Supervisor.run({ children: [child("api"), child("worker")], budget: "5 seconds" }).pipe(
-        Effect.forkChild({ startImmediately: true })
-      )
+      const fiber = yield* runStarted({ children: [child("api"), child("worker")], budget: "5 seconds" })
       yield* TestClock.adjust("1 second")
       const exit = yield* Fiber.await(fiber)
       const error = failureOf(exit)
-      assert.strictEqual(error?._tag, "ChildExitedError")
+      assert.strictEqual(error?._tag, "MemberExitedError")
       assert.strictEqual(error?.message, "child worker (pid 1001) exited on its own by signal SIGSEGV")
-      assert.strictEqual(Runtime.getErrorExitCode(error), Supervisor.exitCodes.childExited)
-      assert.strictEqual(exitCodeOf(exit), 1)
+      assert.strictEqual(yield* exitCodeOf(exit), 1)
     }).pipe(Effect.provide(layerFor({ api: {}, worker: { exitAfter: "1 second", exitSignal: "SIGSEGV" } }))))
 
   it.effect("a signal whose drain overran the budget fails with BudgetExceededError: exit 124", () =>
     Effect.gen(function*() {
-      const fiber = yield* Supervisor.run({ children: [child("api"), child("stubborn")], budget: "5 seconds" }).pipe(
-        Effect.forkChild({ startImmediately: true })
-      )
+      const fiber = yield* runStarted({ children: [child("api"), child("stubborn")], budget: "5 seconds" })
       yield* deliverAfter("SIGTERM", "1 second")
       yield* TestClock.adjust("6 seconds")
       const exit = yield* Fiber.await(fiber)
       const error = failureOf(exit)
       assert.strictEqual(error?._tag, "BudgetExceededError")
       assert.strictEqual(error?.message, "forced stubborn after the 5000 ms graceful-shutdown budget")
-      assert.strictEqual(exitCodeOf(exit), 124)
+      assert.strictEqual(yield* exitCodeOf(exit), 124)
     }).pipe(Effect.provide(layerFor({ api: {}, stubborn: { ignoresSigterm: true } }))))
 
   it.effect("interrupted from outside (runMain on SIGTERM): exit 0 after a clean drain, the signal reported", () =>
     Effect.gen(function*() {
-      const fiber = yield* Supervisor.run({ children: [child("api")], budget: "5 seconds" }).pipe(
-        Effect.forkChild({ startImmediately: true })
-      )
+      const fiber = yield* runStarted({ children: [child("api")], budget: "5 seconds" })
       // runMain's order: the signal is recorded, then the main fiber interrupted
       yield* Effect.forkChild(Effect.delay(Effect.andThen(ShutdownSignal.deliver("SIGTERM"), Fiber.interrupt(fiber)), "1 second"))
       yield* TestClock.adjust("3 seconds")
       const exit = yield* Fiber.await(fiber)
       assert.isTrue(Exit.hasInterrupts(exit))
-      assert.strictEqual(exitCodeOf(exit), 0)
+      assert.strictEqual(yield* exitCodeOf(exit), 0)
       assert.deepStrictEqual((yield* TestSpawner.events).map((event) => `${event.kind} @${event.at}`), [
         "spawned @0",
         "SIGTERM @1000",
+        "SIGCONT @1000",
         "exited @2000"
       ])
     }).pipe(Effect.provide(layerFor({ api: { drainFor: "1 second" } }))))
 
   it.effect("interrupted from outside with a drain that overran: the failure survives the interruption, exit 124", () =>
     Effect.gen(function*() {
-      const fiber = yield* Supervisor.run({ children: [child("stubborn")], budget: "5 seconds" }).pipe(
-        Effect.forkChild({ startImmediately: true })
-      )
+      const fiber = yield* runStarted({ children: [child("stubborn")], budget: "5 seconds" })
       yield* Effect.forkChild(Effect.delay(Fiber.interrupt(fiber), "1 second"))
       yield* TestClock.adjust("6 seconds")
       const exit = yield* Fiber.await(fiber)
       assert.strictEqual(failureOf(exit)?._tag, "BudgetExceededError")
-      assert.strictEqual(exitCodeOf(exit), 124)
+      assert.strictEqual(yield* exitCodeOf(exit), 124)
     }).pipe(Effect.provide(layerFor({ stubborn: { ignoresSigterm: true } }))))
 
-  it("any other failure keeps runMain's default exit code", () => {
-    assert.strictEqual(exitCodeOf(Exit.fail(new Error("boom"))), 1)
-    assert.strictEqual(exitCodeOf(Exit.succeed("done")), 0)
-  })
+  it.effect("a signal whose drain a member failed (exit 3 in its handler) fails with DrainFailedError: exit 1", () =>
+    Effect.gen(function*() {
+      const fiber = yield* runStarted({ children: [child("api"), child("crashy")], budget: "5 seconds" })
+      yield* deliverAfter("SIGTERM", "1 second")
+      yield* TestClock.adjust("2 seconds")
+      const exit = yield* Fiber.await(fiber)
+      const error = failureOf(exit)
+      assert.strictEqual(error?._tag, "DrainFailedError")
+      assert.strictEqual(error?.message, "crashy did not stop cleanly")
+      assert.strictEqual(yield* exitCodeOf(exit), 1)
+    }).pipe(Effect.provide(layerFor({ api: {}, crashy: { drainFor: "100 millis", drainEnds: { code: 3 } } }))))
 
-  it("when runMain's interruption replaced the program's exit, the program's own exit decides", () => {
-    const interrupted = Exit.interrupt(1)
-    assert.strictEqual(exitCodeOf(interrupted), 0, "nothing recorded: a signal before anything ran")
-    assert.strictEqual(exitCodeOf(interrupted, Exit.succeed("report")), 0)
-    assert.strictEqual(exitCodeOf(interrupted, Exit.interrupt(1)), 0)
-    const printed = vi.spyOn(console, "error").mockImplementation(() => {})
-    try {
-      const stubbornReport = { outcome: { _tag: "Signalled" }, members: [], budgetMillis: 500 } as never
-      assert.strictEqual(exitCodeOf(interrupted, Exit.fail(new Supervisor.BudgetExceededError({ report: stubbornReport }))), 124)
-      assert.strictEqual(printed.mock.calls.length, 0, "the supervisor logged its drain already")
-      assert.strictEqual(exitCodeOf(interrupted, Exit.fail(new Error("lost in the drain"))), 1)
-      assert.strictEqual(printed.mock.calls.length, 1, "runMain reported only the interruption, so the error is printed")
-      assert.include(String(printed.mock.calls[0][0]), "lost in the drain")
-    } finally {
-      printed.mockRestore()
-    }
-  })
+  it.effect("death by the stop signal itself, or exit 128 + its number, is a clean stop: exit 0", () =>
+    Effect.gen(function*() {
+      const fiber = yield* runStarted({
+        children: [child("plain"), child("shell"), Child.make({ name: "quitter", command: "quitter", stopSignal: "SIGQUIT" })],
+        budget: "5 seconds"
+      })
+      yield* deliverAfter("SIGTERM", "1 second")
+      yield* TestClock.adjust("2 seconds")
+      const exit = yield* Fiber.await(fiber)
+      assert.strictEqual(yield* exitCodeOf(exit), 0)
+      const report = Exit.isSuccess(exit) ? exit.value : undefined
+      assert.deepStrictEqual(report?.members.map((member) => member.clean), [true, true, true])
+    }).pipe(Effect.provide(layerFor({
+      plain: { drainEnds: { signal: "SIGTERM" } },
+      shell: { drainEnds: { code: 143 } },
+      quitter: { drainEnds: { code: 131 } }
+    }))))
 })
 
 describe("Supervisor.supervise: bad input and start-up", () => {
@@ -168,6 +156,7 @@ describe("Supervisor.supervise: bad input and start-up", () => {
 
   it.effect("interrupted while starting: what started is drained, the rest never starts", () =>
     Effect.gen(function*() {
+      // It never gets ready: the second member never starts.
       const fiber = yield* Supervisor.supervise({
         children: [child("api"), Effect.never as Effect.Effect<Child.Child>, child("never-started")],
         budget: "5 seconds"
@@ -186,13 +175,15 @@ describe("Supervisor.supervise: bad input and start-up", () => {
   it.effect("interrupted while starting after a signal was recorded: the shutdown is reported as that signal", () => {
     const messages: Array<unknown> = []
     return Effect.gen(function*() {
+      // It never gets ready: the second member never starts.
       const fiber = yield* Supervisor.supervise({
         children: [child("api"), Effect.never as Effect.Effect<Child.Child>],
         budget: "5 seconds"
       }).pipe(Effect.forkChild({ startImmediately: true }))
       yield* Effect.forkChild(Effect.delay(Effect.andThen(ShutdownSignal.deliver("SIGTERM"), Fiber.interrupt(fiber)), "1 second"))
       yield* TestClock.adjust("1 second")
-      assert.isTrue(Exit.hasInterrupts(yield* Fiber.await(fiber)))
+      // The signal alone ends the start; the interruption finds the supervision over, or draining.
+      yield* Fiber.await(fiber)
       assert.include(messages, "received SIGTERM, shutting down")
     }).pipe(
       Effect.provide(Layer.mergeAll(layerFor({ api: {} }), Logger.layer([Logger.make(({ message }) => messages.push(...[message].flat()))])))

@@ -3,29 +3,32 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { TestClock } from "effect/testing"
+import * as Member from "../src/Member.ts"
 import * as Supervisor from "../src/Supervisor.ts"
 import * as TestSpawner from "../src/testing/TestSpawner.ts"
-import { child, deliverAfter, layerFor } from "./helpers/testClock.ts"
+import { child, deliverAfter, layerFor, superviseStarted } from "./helpers/testClock.ts"
 import { fakeServer, type ServerLog } from "./helpers/fakeServer.ts"
 
-/** Signals each command received, with the clock time. */
+/** Stop signals and SIGKILLs each command received, with the clock time (the SIGCONT after each stop signal aside). */
 const signalsByCommand = Effect.map(TestSpawner.events, (events) =>
   events
     .filter((event) => event.kind === "SIGTERM" || event.kind === "SIGKILL")
     .map((event) => `${event.command} ${event.kind} @${event.at}`))
 
-const expectNoneReaped = Effect.map(TestSpawner.events, (events) =>
-  assert.deepStrictEqual(events.filter((event) => event.kind === "reaped"), []))
+/** Nothing scripted is left running when the supervision returns. */
+const expectNothingRunning = Effect.map(TestSpawner.running, (running) => assert.deepStrictEqual(running, []))
+
+const exited = (code: number | null, signal: string | null = null) => Member.End.Exited({ code, signal })
 
 describe("Supervisor.supervise", () => {
   it.effect("a child exiting on its own stops every other member at once and names the child", () =>
     Effect.gen(function*() {
       const server: ServerLog = { stopRequests: [], forces: [] }
-      const fiber = yield* Supervisor.supervise({
+      const fiber = yield* superviseStarted({
         children: [child("api"), child("worker"), child("scheduler")],
         servers: [fakeServer("admin", { stopsAfter: "2 seconds" }, server)],
         budget: "10 seconds"
-      }).pipe(Effect.forkChild({ startImmediately: true }))
+      })
       yield* TestClock.adjust("3 seconds")
       assert.deepStrictEqual(yield* signalsByCommand, ["api SIGTERM @3000", "scheduler SIGTERM @3000"])
       assert.deepStrictEqual(server.stopRequests, [3000])
@@ -33,11 +36,11 @@ describe("Supervisor.supervise", () => {
       yield* TestClock.adjust("4 seconds")
       const report = yield* Fiber.join(fiber)
       assert.deepStrictEqual(report.outcome, {
-        _tag: "ChildExited",
+        _tag: "MemberExited",
         name: "worker",
+        kind: "child",
         pid: 1001,
-        code: 7,
-        signal: null
+        end: exited(7)
       })
       assert.deepStrictEqual(report.members.map((member) => [member.name, member.end]), [
         ["api", { _tag: "Stopped", millis: 1000 }],
@@ -47,7 +50,7 @@ describe("Supervisor.supervise", () => {
       ])
       assert.strictEqual(report.drainMillis, 4000)
       assert.isTrue(report.budgetHeld)
-      yield* expectNoneReaped
+      yield* expectNothingRunning
     }).pipe(Effect.provide(layerFor({
       api: { drainFor: "1 second" },
       worker: { exitAfter: "3 seconds", exitCode: 7 },
@@ -57,11 +60,11 @@ describe("Supervisor.supervise", () => {
   it.effect("a signal sends every child and server its stop request", () =>
     Effect.gen(function*() {
       const server: ServerLog = { stopRequests: [], forces: [] }
-      const fiber = yield* Supervisor.supervise({
+      const fiber = yield* superviseStarted({
         children: [child("api"), child("worker")],
         servers: [fakeServer("admin", {}, server)],
         budget: "10 seconds"
-      }).pipe(Effect.forkChild({ startImmediately: true }))
+      })
       yield* deliverAfter("SIGTERM", "5 seconds")
       yield* TestClock.adjust("5 seconds")
       const report = yield* Fiber.join(fiber)
@@ -73,10 +76,10 @@ describe("Supervisor.supervise", () => {
 
   it.effect("drains overlap: 1 s, 5 s and 9 s drains finish at 9 s", () =>
     Effect.gen(function*() {
-      const fiber = yield* Supervisor.supervise({
+      const fiber = yield* superviseStarted({
         children: [child("one"), child("five"), child("nine")],
         budget: "10 seconds"
-      }).pipe(Effect.forkChild({ startImmediately: true }))
+      })
       yield* deliverAfter("SIGINT", "1 second")
       yield* TestClock.adjust("10 seconds")
       const report = yield* Fiber.join(fiber)
@@ -97,11 +100,11 @@ describe("Supervisor.supervise", () => {
   it.effect("the budget is shared: a member ignoring its stop request is forced at exactly 10 s, one stopping at 9.9 s is not", () =>
     Effect.gen(function*() {
       const server: ServerLog = { stopRequests: [], forces: [] }
-      const fiber = yield* Supervisor.supervise({
+      const fiber = yield* superviseStarted({
         children: [child("stubborn"), child("slow")],
         servers: [fakeServer("deaf", { ignoresStop: true }, server)],
         budget: "10 seconds"
-      }).pipe(Effect.forkChild({ startImmediately: true }))
+      })
       yield* deliverAfter("SIGTERM", "1 second")
       yield* TestClock.adjust("10999 millis")
       assert.deepStrictEqual(yield* signalsByCommand, ["stubborn SIGTERM @1000", "slow SIGTERM @1000"])
@@ -126,31 +129,31 @@ describe("Supervisor.supervise", () => {
 
   it.effect("two children exiting in the same instant: one outcome, one drain, each live member stopped once", () =>
     Effect.gen(function*() {
-      const fiber = yield* Supervisor.supervise({
+      const fiber = yield* superviseStarted({
         children: [child("a"), child("b"), child("c")],
         budget: "10 seconds"
-      }).pipe(Effect.forkChild({ startImmediately: true }))
+      })
       yield* TestClock.adjust("2 seconds")
       const report = yield* Fiber.join(fiber)
       // The clock wakes same-instant timers in the order they were set: a's exit wins the race;
       // b is still alive when the drain starts, so it gets its one stop request like c.
-      assert.deepStrictEqual(report.outcome, { _tag: "ChildExited", name: "a", pid: 1000, code: 1, signal: null })
+      assert.deepStrictEqual(report.outcome, { _tag: "MemberExited", name: "a", kind: "child", pid: 1000, end: exited(1) })
       assert.deepStrictEqual(report.members.map((member) => member.end._tag), ["AlreadyExited", "Stopped", "Stopped"])
       assert.deepStrictEqual(yield* signalsByCommand, ["b SIGTERM @2000", "c SIGTERM @2000"])
     }).pipe(Effect.provide(layerFor({ a: { exitAfter: "2 seconds" }, b: { exitAfter: "2 seconds" }, c: {} }))))
 
   it.effect("a signal and an exit in the same instant: one outcome, one drain", () =>
     Effect.gen(function*() {
-      const fiber = yield* Supervisor.supervise({
+      const fiber = yield* superviseStarted({
         children: [child("a"), child("b")],
         budget: "10 seconds"
-      }).pipe(Effect.forkChild({ startImmediately: true }))
+      })
       yield* deliverAfter("SIGTERM", "2 seconds")
       yield* TestClock.adjust("3 seconds")
       const report = yield* Fiber.join(fiber)
       // a's exit was set first, so it wins; the signal in the same instant starts no second drain
       // and, being the first signal, forces nothing.
-      assert.deepStrictEqual(report.outcome, { _tag: "ChildExited", name: "a", pid: 1000, code: 1, signal: null })
+      assert.deepStrictEqual(report.outcome, { _tag: "MemberExited", name: "a", kind: "child", pid: 1000, end: exited(1) })
       assert.deepStrictEqual(yield* signalsByCommand, ["b SIGTERM @2000"])
       assert.deepStrictEqual(report.members.map((member) => member.end), [
         { _tag: "AlreadyExited" },
@@ -179,11 +182,11 @@ describe("Supervisor.supervise", () => {
   it.effect("a second signal during the drain forces everything at once", () =>
     Effect.gen(function*() {
       const server: ServerLog = { stopRequests: [], forces: [] }
-      const fiber = yield* Supervisor.supervise({
+      const fiber = yield* superviseStarted({
         children: [child("slow"), child("quick")],
         servers: [fakeServer("admin", { stopsAfter: "8 seconds" }, server)],
         budget: "10 seconds"
-      }).pipe(Effect.forkChild({ startImmediately: true }))
+      })
       yield* deliverAfter("SIGTERM", "1 second")
       yield* deliverAfter("SIGINT", "4 seconds")
       yield* TestClock.adjust("4 seconds")
@@ -200,10 +203,10 @@ describe("Supervisor.supervise", () => {
 
   it.effect("interrupting the supervising fiber from outside still runs the whole drain", () =>
     Effect.gen(function*() {
-      const fiber = yield* Supervisor.supervise({
+      const fiber = yield* superviseStarted({
         children: [child("a"), child("stubborn")],
         budget: "10 seconds"
-      }).pipe(Effect.forkChild({ startImmediately: true }))
+      })
       const interruption = yield* Effect.forkChild(Effect.delay(Fiber.interrupt(fiber), "1 second"))
       yield* TestClock.adjust("10 seconds")
       assert.deepStrictEqual(yield* signalsByCommand, ["a SIGTERM @1000", "stubborn SIGTERM @1000"])
@@ -217,6 +220,6 @@ describe("Supervisor.supervise", () => {
         "stubborn SIGTERM @1000",
         "stubborn SIGKILL @11000"
       ])
-      yield* expectNoneReaped
+      yield* expectNothingRunning
     }).pipe(Effect.provide(layerFor({ a: { drainFor: "2 seconds" }, stubborn: { ignoresSigterm: true } }))))
 })

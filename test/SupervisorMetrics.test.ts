@@ -7,9 +7,11 @@ import { TestClock } from "effect/testing"
 import * as Prometheus from "prom-client"
 import * as Child from "../src/Child.ts"
 import * as ShutdownSignal from "../src/ShutdownSignal.ts"
-import * as Supervisor from "../src/Supervisor.ts"
 import * as SupervisorMetrics from "../src/SupervisorMetrics.ts"
+import * as Output from "../src/Output.ts"
+import * as SupervisorState from "../src/SupervisorState.ts"
 import * as TestSpawner from "../src/testing/TestSpawner.ts"
+import { superviseStarted } from "./helpers/testClock.ts"
 
 /** The registry's text exposition, restricted to the supervisor's own series. */
 const scrape = (registry: Prometheus.Registry) =>
@@ -27,10 +29,10 @@ describe("SupervisorMetrics", () => {
   it.effect("gauge, exit counter and drain histogram follow starts, exits and the drain", () => {
     const registry = new Prometheus.Registry()
     return Effect.gen(function*() {
-      const fiber = yield* Supervisor.supervise({
+      const fiber = yield* superviseStarted({
         children: ["api", "worker", "stubborn"].map((name) => Child.make({ name, command: name })),
         budget: "10 seconds"
-      }).pipe(Effect.forkChild({ startImmediately: true }))
+      })
       assert.deepStrictEqual(yield* scrape(registry), sorted([
         "supervised_children_alive 3",
         "supervisor_drain_duration_seconds_sum 0",
@@ -60,6 +62,8 @@ describe("SupervisorMetrics", () => {
       TestSpawner.layer({ api: {}, worker: { exitAfter: "1 second" }, stubborn: { ignoresSigterm: true } }),
       ShutdownSignal.layerTest,
       SupervisorMetrics.layer(registry),
+      Output.layerTest,
+      SupervisorState.layer,
       NodeFileSystem.layer
     )))
   })
@@ -70,7 +74,7 @@ describe("SupervisorMetrics", () => {
     const second = SupervisorMetrics.make(registry)
     Effect.runSync(first.childStarted("a"))
     Effect.runSync(second.childStarted("b"))
-    assert.strictEqual(registry.getMetricsAsArray().length, 3)
+    assert.strictEqual(registry.getMetricsAsArray().length, 4)
     return registry.getSingleMetricAsString(SupervisorMetrics.names.childrenAlive).then((text) =>
       assert.include(text, "supervised_children_alive 2")
     )

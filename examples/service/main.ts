@@ -133,13 +133,13 @@ const http = Effect.gen(function*() {
     server.once("error", (error) => resume(Effect.fail(new Error(`METRICS_PORT: cannot listen on 127.0.0.1:${config.metricsPort}: ${error.message}`))))
     server.listen(config.metricsPort, "127.0.0.1", () => resume(Effect.succeed((server.address() as Net.AddressInfo).port)))
   })
-  const ended = yield* Deferred.make<void>()
+  const exit = yield* Deferred.make<Member.End>()
   const member = Member.make({
     name: "http",
     kind: "server",
-    ended,
+    exit,
     onStopRequest: Effect.sync(() => {
-      server.close(() => Deferred.doneUnsafe(ended, Effect.void))
+      server.close(() => Deferred.doneUnsafe(exit, Effect.succeed(Member.End.Closed())))
       server.closeIdleConnections()
     }),
     onForce: Effect.sync(() => server.closeAllConnections())

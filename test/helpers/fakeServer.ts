@@ -17,20 +17,21 @@ export const fakeServer = (
 ) =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
-    const ended = yield* Deferred.make<void>()
+    const exit = yield* Deferred.make<Member.End>()
+    const close = Deferred.succeed(exit, Member.End.Closed())
     const member = Member.make({
       name,
       kind: "server",
-      ended,
+      exit,
       onStopRequest: Effect.gen(function*() {
         log.stopRequests.push(yield* Clock.currentTimeMillis)
         if (!behaviour.ignoresStop) {
-          yield* Effect.forkIn(Effect.andThen(Effect.sleep(behaviour.stopsAfter ?? 0), Deferred.succeed(ended, undefined)), scope)
+          yield* Effect.forkIn(Effect.andThen(Effect.sleep(behaviour.stopsAfter ?? 0), close), scope)
         }
       }),
       onForce: Effect.gen(function*() {
         log.forces.push(yield* Clock.currentTimeMillis)
-        yield* Deferred.succeed(ended, undefined)
+        yield* close
       })
     })
     yield* Effect.addFinalizer(() => member.requestStop)

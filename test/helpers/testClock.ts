@@ -4,13 +4,34 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Child from "../../src/Child.ts"
+import * as Output from "../../src/Output.ts"
 import * as ShutdownSignal from "../../src/ShutdownSignal.ts"
+import * as Supervisor from "../../src/Supervisor.ts"
 import * as SupervisorMetrics from "../../src/SupervisorMetrics.ts"
+import * as SupervisorState from "../../src/SupervisorState.ts"
 import * as TestSpawner from "../../src/testing/TestSpawner.ts"
 
-/** Scripted processes, test signals and metrics in a registry of their own. */
-export const layerFor = (scripts: Record<string, TestSpawner.Script>) =>
-  Layer.mergeAll(TestSpawner.layer(scripts), ShutdownSignal.layerTest, SupervisorMetrics.layerTest, NodeFileSystem.layer)
+/** Scripted processes, test signals, captured output and metrics in a registry of their own. */
+export const layerFor = (scripts: Record<string, TestSpawner.Script>, options?: { readonly pid1?: boolean }) =>
+  Layer.mergeAll(
+    TestSpawner.layer(scripts, options),
+    ShutdownSignal.layerTest,
+    SupervisorMetrics.layerTest,
+    Output.layerTest,
+    SupervisorState.layer,
+    NodeFileSystem.layer
+  )
+
+/**
+ * Forks the supervision and returns once every member has started (or the
+ * start was cut short): the test clock moves only after that.
+ */
+export const superviseStarted = <E1, R1, E2 = never, R2 = never>(options: Supervisor.Options<E1, R1, E2, R2>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Supervisor.supervise(options).pipe(Effect.forkChild({ startImmediately: true }))
+    yield* SupervisorState.reached("ready")
+    return fiber
+  })
 
 /** A child running the scripted command of the same name. */
 export const child = (name: string) => Child.make({ name, command: name })
@@ -21,3 +42,11 @@ export const child = (name: string) => Child.make({ name, command: name })
  */
 export const deliverAfter = (signal: ShutdownSignal.Signal, delay: Duration.Input) =>
   Effect.forkChild(Effect.delay(ShutdownSignal.deliver(signal), delay))
+
+/** {@link superviseStarted} for `Supervisor.run`. */
+export const runStarted = <E1, R1, E2 = never, R2 = never>(options: Supervisor.Options<E1, R1, E2, R2>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Supervisor.run(options).pipe(Effect.forkChild({ startImmediately: true }))
+    yield* SupervisorState.reached("ready")
+    return fiber
+  })

@@ -1,9 +1,6 @@
 // The fault matrix: real processes, since each fault is something a real
 // process does. Every case asserts the report and that no process is left.
 import { assert, describe, it } from "@effect/vitest"
-import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcessSpawner"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodePath from "@effect/platform-node/NodePath"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -11,18 +8,14 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Child from "../../src/Child.ts"
 import * as GrpcServer from "../../src/GrpcServer.ts"
+import * as Member from "../../src/Member.ts"
 import * as ShutdownSignal from "../../src/ShutdownSignal.ts"
 import * as Supervisor from "../../src/Supervisor.ts"
-import * as SupervisorMetrics from "../../src/SupervisorMetrics.ts"
 import { tempFile } from "../helpers/processes.ts"
 import { leakedProcesses } from "../setup/processLeaks.ts"
 import { alive, eventLog, faultyModule, parentModule } from "./helpers.ts"
+import { live } from "../helpers/live.ts"
 
-const live = Layer.mergeAll(
-  Layer.provideMerge(NodeChildProcessSpawner.layer, Layer.mergeAll(NodeFileSystem.layer, NodePath.layer)),
-  ShutdownSignal.layerTest,
-  SupervisorMetrics.layerTest
-)
 
 type Log = ReturnType<typeof eventLog>
 
@@ -57,11 +50,11 @@ describe("fault matrix (real processes)", () => {
       process.kill(pidOf(log, "crasher"), "SIGUSR2")
       const report = yield* Fiber.join(fiber)
       assert.deepStrictEqual(report.outcome, {
-        _tag: "ChildExited",
+        _tag: "MemberExited",
         name: "crasher",
+        kind: "child",
         pid: pidOf(log, "crasher"),
-        code: 3,
-        signal: null
+        end: Member.End.Exited({ code: 3, signal: null })
       })
       assert.deepStrictEqual(ends(report), { crasher: "AlreadyExited", sibling: "Stopped" })
       assert.isTrue(report.budgetHeld)
@@ -80,7 +73,7 @@ describe("fault matrix (real processes)", () => {
       yield* Effect.promise(() => log.waitFor("ready", 2))
       process.kill(pidOf(log, "victim"), "SIGKILL")
       const report = yield* Fiber.join(fiber)
-      assert.deepInclude(report.outcome, { _tag: "ChildExited", name: "victim", code: null, signal: "SIGKILL" })
+      assert.deepInclude(report.outcome, { _tag: "MemberExited", name: "victim", end: Member.End.Exited({ code: null, signal: "SIGKILL" }) })
       assert.deepStrictEqual(ends(report), { victim: "AlreadyExited", sibling: "Stopped" })
     }))
   })
@@ -128,14 +121,15 @@ describe("fault matrix (real processes)", () => {
     return fault(log, Effect.gen(function*() {
       const fiber = yield* Supervisor.supervise({
         children: [faulty(log, "parent", { GRANDCHILD: "1", ON_USR2_EXIT_CODE: "0" }), faulty(log, "sibling")],
-        budget: "5 seconds"
+        budget: "1 second"
       }).pipe(Effect.forkChild)
       yield* Effect.promise(() => log.waitFor("ready", 3))
       const grandchild = pidOf(log, "parent-grandchild")
       process.kill(pidOf(log, "parent"), "SIGUSR2")
       const report = yield* Fiber.join(fiber)
-      assert.deepInclude(report.outcome, { _tag: "ChildExited", name: "parent", code: 0, signal: null })
-      assert.deepStrictEqual(ends(report), { parent: "AlreadyExited", sibling: "Stopped" })
+      assert.deepInclude(report.outcome, { _tag: "MemberExited", name: "parent", end: Member.End.Exited({ code: 0, signal: null }) })
+      // Its group outlived it: the grandchild, ignoring SIGTERM, was SIGKILLed at the budget.
+      assert.deepStrictEqual(ends(report), { parent: "Forced", sibling: "Stopped" })
       assert.deepStrictEqual(alive([grandchild]), [], "the orphaned grandchild was killed with its group")
     }))
   })
@@ -197,10 +191,10 @@ describe("fault matrix (real processes)", () => {
       const pids = names.map((name) => pidOf(log, name))
       for (const pid of pids) process.kill(pid, "SIGUSR2")
       const report = yield* Fiber.join(fiber)
-      assert.strictEqual(report.outcome._tag, "ChildExited")
-      const outcome = report.outcome as { name: string; code: number | null }
+      assert(report.outcome._tag === "MemberExited")
+      const outcome = report.outcome
       assert.include(names, outcome.name)
-      assert.strictEqual(outcome.code, 5)
+      assert.deepStrictEqual(outcome.end, Member.End.Exited({ code: 5, signal: null }))
       assert.deepStrictEqual(report.members.map((member) => member.name), names)
       assert.strictEqual(ends(report)[outcome.name], "AlreadyExited")
       // The others exited on their own in the same instant: already gone, or gone right after their stop request.

@@ -9,20 +9,20 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Member from "../../src/Member.ts"
-import * as Supervisor from "../../src/Supervisor.ts"
-import { child, deliverAfter, layerFor } from "../helpers/testClock.ts"
+import { child, deliverAfter, layerFor, superviseStarted } from "../helpers/testClock.ts"
 import { TestClock } from "effect/testing"
 
 /** A member that notes its stop request in `order`, and stops at once. */
 const noting = (order: Array<string>) =>
   Effect.gen(function*() {
-    const ended = yield* Deferred.make<void>()
+    const exit = yield* Deferred.make<Member.End>()
+    const close = Deferred.succeed(exit, Member.End.Closed())
     return Member.make({
       name: "noted",
       kind: "server",
-      ended,
-      onStopRequest: Effect.andThen(Effect.sync(() => order.push("stop request")), Deferred.succeed(ended, undefined)),
-      onForce: Deferred.succeed(ended, undefined)
+      exit,
+      onStopRequest: Effect.andThen(Effect.sync(() => order.push("stop request")), close),
+      onForce: close
     })
   })
 
@@ -35,11 +35,11 @@ describe("the order of the drain's first steps", () => {
   it.effect("a signal: every stop request goes out before the outcome is logged", () => {
     const order: Array<string> = []
     return Effect.gen(function*() {
-      const fiber = yield* Supervisor.supervise({
+      const fiber = yield* superviseStarted({
         children: [child("api")],
         servers: [noting(order)],
         budget: "1 second"
-      }).pipe(Effect.forkChild({ startImmediately: true }))
+      })
       yield* deliverAfter("SIGTERM", "1 second")
       yield* TestClock.adjust("1 second")
       yield* Fiber.join(fiber)

@@ -1,0 +1,90 @@
+/**
+ * Cuts a byte stream into lines and puts a prefix in front of each, without
+ * decoding: bytes pass through exactly (invalid UTF-8, `\r` and all). Only
+ * `\n` ends a line. A line longer than the cap is split into pieces of the
+ * cap, so memory stays bounded whatever the child writes; a last line without
+ * `\n` gets one at the end. The framed output is a list of slices of the
+ * input and of the prefix, to be written as one vectored write: no copy.
+ *
+ * @since 0.2.0
+ */
+
+/**
+ * The longest line kept whole: 64 KiB.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultMaxLineBytes = 64 * 1024
+
+const newline = 0x0a
+const newlineBytes = Uint8Array.of(newline)
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface Framer {
+  /** The framed pieces for a chunk (none when the chunk only extends a pending line). */
+  readonly push: (chunk: Uint8Array) => Array<Uint8Array>
+  /** The pending partial line, framed, at the end of the stream. */
+  readonly end: () => Array<Uint8Array>
+}
+
+/**
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (prefix: Uint8Array, maxLineBytes: number = defaultMaxLineBytes): Framer => {
+  // The partial line so far: at most maxLineBytes bytes, in the chunks it came in.
+  let pending: Array<Uint8Array> = []
+  let pendingBytes = 0
+
+  const emitLine = (out: Array<Uint8Array>, last: Uint8Array) => {
+    out.push(prefix, ...pending)
+    if (last.length > 0) out.push(last)
+    out.push(newlineBytes)
+    pending = []
+    pendingBytes = 0
+  }
+
+  // Adds bytes without a newline to the pending line, emitting full pieces of the cap.
+  const extend = (out: Array<Uint8Array>, bytes: Uint8Array) => {
+    let offset = 0
+    while (pendingBytes + bytes.length - offset >= maxLineBytes) {
+      const take = maxLineBytes - pendingBytes
+      emitLine(out, bytes.subarray(offset, offset + take))
+      offset += take
+    }
+    if (offset < bytes.length) {
+      // A copy: the producer may reuse the chunk once it has been handled.
+      pending.push(new Uint8Array(bytes.subarray(offset)))
+      pendingBytes += bytes.length - offset
+    }
+  }
+
+  return {
+    push: (chunk) => {
+      const out: Array<Uint8Array> = []
+      let start = 0
+      for (let index = chunk.indexOf(newline); index !== -1; index = chunk.indexOf(newline, start)) {
+        const line = chunk.subarray(start, index)
+        if (pendingBytes + line.length > maxLineBytes) {
+          extend(out, line)
+          // What is left of the line, possibly nothing after a split exactly at the cap.
+          if (pendingBytes > 0) emitLine(out, new Uint8Array(0))
+        } else {
+          emitLine(out, line)
+        }
+        start = index + 1
+      }
+      if (start < chunk.length) extend(out, chunk.subarray(start))
+      return out
+    },
+    end: () => {
+      const out: Array<Uint8Array> = []
+      if (pendingBytes > 0) emitLine(out, new Uint8Array(0))
+      return out
+    }
+  }
+}
