@@ -23,7 +23,7 @@ export class InvalidBudgetError extends Data.TaggedError("InvalidBudgetError")<{
   readonly input: string
 }> {
   override get message(): string {
-    return `The graceful-shutdown budget must be a positive, finite duration; got ${this.input}`
+    return `The graceful-shutdown budget must be a positive, finite duration of at most 24 days; got ${this.input}`
   }
 }
 

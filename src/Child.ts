@@ -370,5 +370,6 @@ export const make = (spec: Spec): Effect.Effect<
       })
     )
     const child: Child = { ...member, [TypeId]: TypeId, pid, stopSignal }
+    yield* Member.register(child)
     return child
   }))

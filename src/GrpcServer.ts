@@ -95,5 +95,6 @@ export const make = (spec: Spec): Effect.Effect<GrpcServer, GrpcBindError, Scope
     })
     yield* Effect.addFinalizer(() => member.requestStop)
     const grpcServer: GrpcServer = { ...member, server, port }
+    yield* Member.register(grpcServer)
     return grpcServer
   }))

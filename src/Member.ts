@@ -10,6 +10,7 @@
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -76,12 +77,6 @@ export interface Member {
 }
 
 /**
- * @since 0.2.0
- * @category guards
- */
-export const isMember = (u: unknown): u is Member => typeof u === "object" && u !== null && TypeId in u
-
-/**
  * Builds a member from what stopping it means. `requestStop` is made
  * idempotent and skipped once the member has ended; `force` is skipped once
  * it has ended. `onStopRequest` and `onForce` must not block. `ended`
@@ -125,6 +120,34 @@ export const make = (options: {
     hasEnded: Effect.sync(isEnded)
   }
 }
+
+/**
+ * Where a member announces itself the moment it exists. A supervisor starting
+ * members provides it: a member whose start completes just as the supervision
+ * is interrupted is then still tracked and drained, not lost between its
+ * start and its registration. Outside a supervisor it does nothing.
+ *
+ * @since 0.2.0
+ * @category references
+ */
+export const CurrentRegistry = Context.Reference<(member: Member) => Effect.Effect<void>>(
+  "effect-supervise/Member/CurrentRegistry",
+  { defaultValue: () => () => Effect.void }
+)
+
+/**
+ * Announces a member to the supervisor starting it (see {@link CurrentRegistry});
+ * call it from a member's constructor, in the same uninterruptible step that
+ * created it.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const register = (member: Member): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const registry = yield* CurrentRegistry
+    yield* registry(member)
+  })
 
 /**
  * Whether an end after a stop request is a clean stop: a server closed, a

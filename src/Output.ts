@@ -83,6 +83,7 @@ export const make = (
       Effect.callback<void>((resume) => {
         const destination = destinations[target]
         const bytes = pieces.reduce((sum, piece) => sum + piece.length, 0)
+        if (pieces.length === 0) return resume(Effect.void)
         if (!isUsable(destination)) {
           onDropped(target, bytes)
           return resume(Effect.void)

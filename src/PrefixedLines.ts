@@ -48,10 +48,11 @@ export const make = (prefix: Uint8Array, maxLineBytes: number = defaultMaxLineBy
     pendingBytes = 0
   }
 
-  // Adds bytes without a newline to the pending line, emitting full pieces of the cap.
+  // Adds bytes without a newline to the pending line, emitting pieces of the cap while more than
+  // the cap is pending: a line of exactly the cap waits for its newline, wherever that comes.
   const extend = (out: Array<Uint8Array>, bytes: Uint8Array) => {
     let offset = 0
-    while (pendingBytes + bytes.length - offset >= maxLineBytes) {
+    while (pendingBytes + bytes.length - offset > maxLineBytes) {
       const take = maxLineBytes - pendingBytes
       emitLine(out, bytes.subarray(offset, offset + take))
       offset += take
@@ -71,8 +72,8 @@ export const make = (prefix: Uint8Array, maxLineBytes: number = defaultMaxLineBy
         const line = chunk.subarray(start, index)
         if (pendingBytes + line.length > maxLineBytes) {
           extend(out, line)
-          // What is left of the line, possibly nothing after a split exactly at the cap.
-          if (pendingBytes > 0) emitLine(out, new Uint8Array(0))
+          // What is left of the line: at least one byte, at most the cap.
+          emitLine(out, new Uint8Array(0))
         } else {
           emitLine(out, line)
         }

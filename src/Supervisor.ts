@@ -107,8 +107,6 @@ interface Tracked {
   readonly member: Member.Member
   stopRequested: boolean
   forced: boolean
-  // Counts its exit in the metrics, and reports it as the outcome if it came first.
-  watcher: Fiber.Fiber<void> | undefined
 }
 
 const exitReason = (tracked: Tracked): ExitReason =>
@@ -125,9 +123,10 @@ const guarded = (tracked: Tracked, what: string, effect: Effect.Effect<void>) =>
 
 /**
  * Starts one member and tracks it. The acquisition may be interrupted as the
- * member itself allows (a child's spawn does not: a child being spawned when
- * the outcome is decided is started, tracked and drained); once acquired, it
- * is tracked whatever happens, and its exit watched.
+ * member itself allows; a member that announces itself (`Member.register`, as
+ * children and gRPC servers do in the step that creates them) is tracked from
+ * that instant, so one whose start completes just as the outcome is decided is
+ * drained and reported like the others. Its exit is watched from then on.
  */
 const startOne = <E, R>(
   acquire: Effect.Effect<Member.Member, E, R>,
@@ -135,39 +134,50 @@ const startOne = <E, R>(
     readonly scope: Scope.Scope
     readonly budget: Duration.Duration
     readonly tracked: Array<Tracked>
+    // One per member: counts its exit in the metrics, and reports it as the outcome if it came first.
+    readonly watchers: Map<Tracked, Fiber.Fiber<void>>
     readonly first: Deferred.Deferred<Outcome>
   }
 ) =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.gen(function*() {
-      const metrics = yield* SupervisorMetrics
-      const memberScope = yield* Scope.fork(context.scope, "sequential")
-      const member = yield* restore(acquire).pipe(
-        Scope.provide(memberScope),
-        // Children learn the budget, to bound their own drain should this supervisor die.
-        Effect.provideService(Child.CurrentBudget, context.budget),
-        Effect.onError((cause) => Scope.close(memberScope, Exit.failCause(cause)))
-      )
-      const entry: Tracked = { member, stopRequested: false, forced: false, watcher: undefined }
-      context.tracked.push(entry)
-      const isChild = Child.isChild(member)
-      if (isChild) yield* metrics.childStarted(member.name)
-      entry.watcher = yield* Effect.forkDetach(
-        Effect.gen(function*() {
-          const end = yield* member.exit
-          if (isChild) yield* metrics.childExited(member.name, exitReason(entry))
-          // Only the first event is the outcome; an end after a stop request is just the drain.
-          if (!entry.stopRequested) {
-            yield* Deferred.succeed(
-              context.first,
-              Outcome.MemberExited({ name: member.name, kind: member.kind, pid: member.pid, end })
-            )
-          }
-        }),
-        { startImmediately: true }
-      )
-    })
-  )
+  Effect.gen(function*() {
+    const metrics = yield* SupervisorMetrics
+    let registered = false
+    const track = (member: Member.Member) =>
+      Effect.gen(function*() {
+        if (registered) return
+        registered = true
+        const entry: Tracked = { member, stopRequested: false, forced: false }
+        context.tracked.push(entry)
+        const isChild = Child.isChild(member)
+        if (isChild) yield* metrics.childStarted(member.name)
+        const watcher = yield* Effect.forkDetach(
+          Effect.gen(function*() {
+            const end = yield* member.exit
+            if (isChild) yield* metrics.childExited(member.name, exitReason(entry))
+            // Only the first event is the outcome; an end after a stop request is just the drain.
+            if (!entry.stopRequested) {
+              yield* Deferred.succeed(
+                context.first,
+                Outcome.MemberExited({ name: member.name, kind: member.kind, pid: member.pid, end })
+              )
+            }
+          }),
+          { startImmediately: true }
+        )
+        context.watchers.set(entry, watcher)
+      }).pipe(Effect.uninterruptible)
+    const memberScope = yield* Scope.fork(context.scope, "sequential")
+    const member = yield* acquire.pipe(
+      Scope.provide(memberScope),
+      // Children learn the budget, to bound their own drain should this supervisor die.
+      Effect.provideService(Child.CurrentBudget, context.budget),
+      Effect.provideService(Member.CurrentRegistry, track),
+      // A member that announced itself is drained with the others, its scope closed with theirs.
+      Effect.onError((cause) => registered ? Effect.void : Scope.close(memberScope, Exit.failCause(cause)))
+    )
+    // Members that do not announce themselves are tracked once their start returns.
+    yield* track(member)
+  })
 
 /**
  * Starts the members one by one until all are started or the outcome is
@@ -239,7 +249,12 @@ const forceWait = Duration.seconds(1)
  * Stop requests to every member at once, one shared budget for all of them,
  * then force whatever is still running.
  */
-const drain = (tracked: ReadonlyArray<Tracked>, budget: Duration.Duration, outcome: Outcome) =>
+const drain = (
+  tracked: ReadonlyArray<Tracked>,
+  watchers: ReadonlyMap<Tracked, Fiber.Fiber<void>>,
+  budget: Duration.Duration,
+  outcome: Outcome
+) =>
   Effect.gen(function*() {
     const metrics = yield* SupervisorMetrics
     const startedAt = yield* Clock.currentTimeMillis
@@ -268,9 +283,9 @@ const drain = (tracked: ReadonlyArray<Tracked>, budget: Duration.Duration, outco
       discard: true
     }).pipe(Effect.timeoutOption(forceWait))
     // The metrics agree with the report: every exit seen is counted before it is made.
-    yield* Effect.forEach(tracked, (entry) => entry.watcher === undefined ? Effect.void : Fiber.await(entry.watcher), {
-      discard: true
-    }).pipe(Effect.timeoutOption(forceWait))
+    for (const [entry, watcher] of watchers) {
+      if (Option.isSome(yield* entry.member.pollExit)) yield* Fiber.await(watcher)
+    }
 
     const drainMillis = yield* elapsedSince(startedAt)
     yield* metrics.drainObserved(drainMillis)
@@ -329,6 +344,7 @@ const superviseWith = <E1, R1, E2, R2, A, E3>(
         (scope) =>
           Effect.gen(function*() {
             const tracked: Array<Tracked> = []
+            const watchers = new Map<Tracked, Fiber.Fiber<void>>()
             const first = yield* Deferred.make<Outcome>()
             const signalled = yield* Effect.forkDetach(
               Effect.flatMap(signals.await, (signal) => Deferred.succeed(first, Outcome.Signalled({ signal }))),
@@ -340,7 +356,7 @@ const superviseWith = <E1, R1, E2, R2, A, E3>(
             ]
             // The race: the first signal, or the first member to end, even while the others start.
             const started = yield* Effect.exit(restore(Effect.raceFirst(
-              startAll(members, { scope, budget, tracked, first }).pipe(
+              startAll(members, { scope, budget, tracked, watchers, first }).pipe(
                 Effect.andThen(state.enter("ready")),
                 Effect.andThen(Deferred.await(first))
               ),
@@ -355,7 +371,7 @@ const superviseWith = <E1, R1, E2, R2, A, E3>(
             yield* Deferred.succeed(first, outcome)
             yield* Fiber.interrupt(signalled)
             yield* state.enter("draining")
-            const report = yield* drain(tracked, budget, outcome)
+            const report = yield* drain(tracked, watchers, budget, outcome)
             yield* state.stop(report)
             yield* Effect.timeoutOption(output.flush, flushTimeout)
             if (Exit.isFailure(started) && !Cause.hasInterruptsOnly(started.cause)) {

@@ -152,14 +152,19 @@ const durationOf = (input: Duration.Input | undefined) => Duration.fromInputUnsa
 /**
  * Provides `ChildProcessSpawner` and `ProcessTree` running `scripts` (by
  * command name), and the {@link TestSpawner} log. An unscripted command fails
- * to spawn as NotFound. With `pid1`, exited descendants stay zombies.
+ * to spawn as NotFound.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
   scripts: Record<string, Script>,
-  options?: { readonly pid1?: boolean | undefined }
+  options?: {
+    /** The supervisor is PID 1: exited descendants stay zombies, since nobody reaps them. */
+    readonly pid1?: boolean | undefined
+    /** The process table cannot be read (no /proc, or out of file descriptors). */
+    readonly noProcessTable?: boolean | undefined
+  }
 ): Layer.Layer<ChildProcessSpawner | ProcessTree | TestSpawner> => {
   const log: Array<Event> = []
   const procs = new Map<number, Proc>()
@@ -272,7 +277,7 @@ export const layer = (
     groupExists: (pgid) => Effect.sync(() => groupExists(pgid)),
     snapshot: () =>
       Effect.sync(() =>
-        new Snapshot(
+        options?.noProcessTable ? undefined : new Snapshot(
           [...procs.values()].filter((proc) => proc.state !== "reaped").map((proc): ProcessInfo => ({
             pid: proc.pid,
             ppid: proc.ppid,

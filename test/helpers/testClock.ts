@@ -12,7 +12,7 @@ import * as SupervisorState from "../../src/SupervisorState.ts"
 import * as TestSpawner from "../../src/testing/TestSpawner.ts"
 
 /** Scripted processes, test signals, captured output and metrics in a registry of their own. */
-export const layerFor = (scripts: Record<string, TestSpawner.Script>, options?: { readonly pid1?: boolean }) =>
+export const layerFor = (scripts: Record<string, TestSpawner.Script>, options?: Parameters<typeof TestSpawner.layer>[1]) =>
   Layer.mergeAll(
     TestSpawner.layer(scripts, options),
     ShutdownSignal.layerTest,
