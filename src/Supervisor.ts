@@ -123,10 +123,11 @@ const guarded = (tracked: Tracked, what: string, effect: Effect.Effect<void>) =>
 
 /**
  * Starts one member and tracks it. The acquisition may be interrupted as the
- * member itself allows; a member that announces itself (`Member.register`, as
- * children and gRPC servers do in the step that creates them) is tracked from
- * that instant, so one whose start completes just as the outcome is decided is
- * drained and reported like the others. Its exit is watched from then on.
+ * member itself allows. A member that announced itself (`Member.register`, as
+ * children and gRPC servers do in the step that creates them) is tracked even
+ * if the acquisition is then interrupted, so one whose start completes just
+ * as the outcome is decided is drained and reported like the others. Its exit
+ * is watched from then on.
  */
 const startOne = <E, R>(
   acquire: Effect.Effect<Member.Member, E, R>,
@@ -139,45 +140,46 @@ const startOne = <E, R>(
     readonly first: Deferred.Deferred<Outcome>
   }
 ) =>
-  Effect.gen(function*() {
-    const metrics = yield* SupervisorMetrics
-    let registered = false
-    const track = (member: Member.Member) =>
-      Effect.gen(function*() {
-        if (registered) return
-        registered = true
-        const entry: Tracked = { member, stopRequested: false, forced: false }
-        context.tracked.push(entry)
-        const isChild = Child.isChild(member)
-        if (isChild) yield* metrics.childStarted(member.name)
-        const watcher = yield* Effect.forkDetach(
-          Effect.gen(function*() {
-            const end = yield* member.exit
-            if (isChild) yield* metrics.childExited(member.name, exitReason(entry))
-            // Only the first event is the outcome; an end after a stop request is just the drain.
-            if (!entry.stopRequested) {
-              yield* Deferred.succeed(
-                context.first,
-                Outcome.MemberExited({ name: member.name, kind: member.kind, pid: member.pid, end })
-              )
-            }
-          }),
-          { startImmediately: true }
-        )
-        context.watchers.set(entry, watcher)
-      }).pipe(Effect.uninterruptible)
-    const memberScope = yield* Scope.fork(context.scope, "sequential")
-    const member = yield* acquire.pipe(
-      Scope.provide(memberScope),
-      // Children learn the budget, to bound their own drain should this supervisor die.
-      Effect.provideService(Child.CurrentBudget, context.budget),
-      Effect.provideService(Member.CurrentRegistry, track),
-      // A member that announced itself is drained with the others, its scope closed with theirs.
-      Effect.onError((cause) => registered ? Effect.void : Scope.close(memberScope, Exit.failCause(cause)))
-    )
-    // Members that do not announce themselves are tracked once their start returns.
-    yield* track(member)
-  })
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const metrics = yield* SupervisorMetrics
+      const track = (member: Member.Member) =>
+        Effect.gen(function*() {
+          const entry: Tracked = { member, stopRequested: false, forced: false }
+          context.tracked.push(entry)
+          const isChild = Child.isChild(member)
+          if (isChild) yield* metrics.childStarted(member.name)
+          const watcher = yield* Effect.forkDetach(
+            Effect.gen(function*() {
+              const end = yield* member.exit
+              if (isChild) yield* metrics.childExited(member.name, exitReason(entry))
+              // Only the first event is the outcome; an end after a stop request is just the drain.
+              if (!entry.stopRequested) {
+                yield* Deferred.succeed(
+                  context.first,
+                  Outcome.MemberExited({ name: member.name, kind: member.kind, pid: member.pid, end })
+                )
+              }
+            }),
+            { startImmediately: true }
+          )
+          context.watchers.set(entry, watcher)
+        })
+      let announced: Member.Member | undefined
+      const memberScope = yield* Scope.fork(context.scope, "sequential")
+      const acquired = yield* Effect.exit(restore(acquire).pipe(
+        Scope.provide(memberScope),
+        // Children learn the budget, to bound their own drain should this supervisor die.
+        Effect.provideService(Child.CurrentBudget, context.budget),
+        Effect.provideService(Member.CurrentRegistry, (member) => Effect.sync(() => void (announced = member)))
+      ))
+      if (Exit.isSuccess(acquired)) return yield* track(acquired.value)
+      // Announced, then interrupted: it exists, so it is drained with the others, its scope closed with theirs.
+      if (announced !== undefined) yield* track(announced)
+      else yield* Scope.close(memberScope, acquired)
+      return yield* acquired
+    })
+  )
 
 /**
  * Starts the members one by one until all are started or the outcome is

@@ -105,7 +105,7 @@ describe("Budget.make", () => {
         assert.strictEqual(error.input, String(input))
         assert.strictEqual(
           error.message,
-          `The graceful-shutdown budget must be a positive, finite duration; got ${String(input)}`
+          `The graceful-shutdown budget must be a positive, finite duration of at most 24 days; got ${String(input)}`
         )
       }
     }))

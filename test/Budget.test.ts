@@ -19,7 +19,7 @@ describe("Budget", () => {
       for (const input of [0, -5, Number.NaN, Number.POSITIVE_INFINITY, "soon"] as const) {
         const error = yield* Effect.flip(Budget.make(input as Duration.Input))
         assert.strictEqual(error._tag, "InvalidBudgetError")
-        assert.match(error.message, /must be a positive, finite duration; got/)
+        assert.match(error.message, /must be a positive, finite duration of at most 24 days; got/)
       }
     }))
 
