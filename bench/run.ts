@@ -46,6 +46,10 @@ interface LogLine {
   readonly ns: bigint
 }
 
+/** The earliest stamp (bigints: Array.prototype.sort would compare them as strings). */
+const earliest = (stamps: ReadonlyArray<bigint>): bigint | undefined =>
+  stamps.reduce<bigint | undefined>((min, ns) => (min === undefined || ns < min ? ns : min), undefined)
+
 const readLog = (file: string): Array<LogLine> => {
   let text = ""
   try {
@@ -87,6 +91,30 @@ const killAll = (pids: ReadonlyArray<number>) => {
       // gone
     }
   }
+}
+
+/**
+ * Every live child of a run, whether it logged `start` or not (one spawned and
+ * signalled before its first line): the processes whose environment names the run's log.
+ */
+const runChildren = (log: string): Array<number> => {
+  const marker = `BENCH_LOG=${log}\0`
+  const pids: Array<number> = []
+  for (const entry of Fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (Fs.readFileSync(`/proc/${entry}/environ`, "latin1").includes(marker)) pids.push(Number(entry))
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids.filter(isAlive)
+}
+
+/** Waits (bounded) until none of `pids` is alive, so dying children do not load the next run. */
+const waitGone = async (pids: ReadonlyArray<number>) => {
+  const deadline = Date.now() + 10_000
+  while (pids.some(isAlive) && Date.now() < deadline) await sleep(10)
 }
 
 /** SIGKILLs a process group and waits (bounded) until it is gone, so it cannot load the next run. */
@@ -183,17 +211,28 @@ const start = (side: SideName, children: ReadonlyArray<ChildConfig>, budgetMs: n
   return { pid: child.pid!, log, exited, output: () => output }
 }
 
-/** Waits for the exit up to `timeoutMs`; then counts the children left alive and kills everything. */
+/**
+ * Waits for the exit up to `timeoutMs`; then counts the children left alive (logged
+ * or not) and kills everything. The log is read once every child is gone.
+ */
 const finish = async (supervisor: Supervisor, timeoutMs: number) => {
-  const result = await Promise.race([supervisor.exited, sleep(timeoutMs).then(() => undefined)])
-  const childPids = [...new Set(readLog(supervisor.log).filter((line) => line.event === "start").map((line) => line.pid))]
-  const leftAlive = childPids.filter(isAlive).length
+  let timer: NodeJS.Timeout | undefined
+  const bound = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, timeoutMs, undefined)))
+  const result = await Promise.race([supervisor.exited, bound])
+  // Cleared, so a long bound does not keep the runner alive after its last run.
+  clearTimeout(timer)
+  const logged = readLog(supervisor.log).filter((line) => line.event === "start").map((line) => line.pid)
+  const childPids = [...new Set([...logged.filter(isAlive), ...runChildren(supervisor.log)])]
+  const leftAlive = childPids.length
   if (result === undefined) {
     killAll([supervisor.pid])
     await supervisor.exited
   }
-  killAll(childPids.filter(isAlive))
+  // Again after the supervisor's death: it may have spawned more until then.
+  const toKill = [...new Set([...childPids, ...runChildren(supervisor.log)])]
+  killAll(toKill)
   await killGroup(supervisor.pid)
+  await waitGone(toKill)
   return { exit: result, leftAlive, lines: readLog(supervisor.log) }
 }
 
@@ -224,7 +263,7 @@ const detection = async (side: SideName, repetitions: number, moments: ReadonlyA
       const result = await finish(supervisor, 10_000)
       leftAlive += result.leftAlive
       const exit = result.lines.find((line) => line.event === "exit")!
-      const firstTerm = result.lines.filter((line) => line.event === "sigterm").map((line) => line.ns).sort()[0]
+      const firstTerm = earliest(result.lines.filter((line) => line.event === "sigterm").map((line) => line.ns))
       if (firstTerm === undefined || result.exit === undefined) {
         failures++
         continue
