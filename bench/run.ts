@@ -508,7 +508,7 @@ interface StartUpSigterm {
   readonly waitedMs: number
 }
 
-const startUpSigtermWaitMs = 60_000
+const startUpSigtermWaitMs = 30_000
 
 /** N children (drain 0 ms), SIGTERM to the supervisor as soon as the first child logged `start`. */
 const startUpSigterm = async (side: SideName, n: number): Promise<StartUpSigterm> => {
