@@ -1,7 +1,8 @@
 // `npm run bench`: the same scenarios, in the same run, against our supervisor
-// (bench/supervisor.ts) and against `concurrently --kill-others --kill-timeout`,
-// with real processes on loopback only. Prints one table side by side and writes
-// the figures to bench/results/latest.json.
+// (bench/supervisor.ts), the floor (bench/floor.ts: the least a correct supervisor
+// does, in plain Node) and `concurrently --kill-others --kill-timeout`, with real
+// processes on loopback only. Prints one table side by side, with ours − floor,
+// and writes the figures to bench/results/latest.json (partial runs: partial.json).
 //
 // Every run is bounded: a supervisor that does not exit in time is recorded as
 // such, and it and its children are SIGKILLed before the next run.
@@ -15,11 +16,17 @@ const root = Path.dirname(benchDir)
 const node = process.execPath
 const childModule = Path.join(benchDir, "child.ts")
 const ourSupervisor = Path.join(benchDir, "supervisor.ts")
+const floorSupervisor = Path.join(benchDir, "floor.ts")
 const concurrentlyBin = Path.join(root, "node_modules", "concurrently", "dist", "bin", "concurrently.js")
 const workDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-supervise-bench-"))
 
-type SideName = "ours" | "peer"
-const sides: ReadonlyArray<SideName> = ["ours", "peer"]
+type SideName = "ours" | "floor" | "peer"
+const allSides: ReadonlyArray<SideName> = ["ours", "floor", "peer"]
+const sideTitles: Record<SideName, string> = {
+  ours: "effect-supervise",
+  floor: "floor (bench/floor.ts)",
+  peer: "concurrently --kill-others"
+}
 
 // ---------------------------------------------------------------- utilities
 
@@ -46,6 +53,10 @@ interface LogLine {
   readonly ns: bigint
 }
 
+/** The earliest stamp (bigints: Array.prototype.sort would compare them as strings). */
+const earliest = (stamps: ReadonlyArray<bigint>): bigint | undefined =>
+  stamps.reduce<bigint | undefined>((min, ns) => (min === undefined || ns < min ? ns : min), undefined)
+
 const readLog = (file: string): Array<LogLine> => {
   let text = ""
   try {
@@ -69,6 +80,31 @@ const waitForEvents = async (file: string, event: string, count: number, timeout
   }
 }
 
+/** The first `event` line, seen as soon as it is written (inotify, with a 5 ms poll as a fallback). */
+const waitForFirstEvent = (file: string, event: string, timeoutMs: number) =>
+  new Promise<LogLine>((resolve, reject) => {
+    let done = false
+    const check = () => {
+      const line = done ? undefined : readLog(file).find((entry) => entry.event === event)
+      if (line === undefined) return
+      settle()
+      resolve(line)
+    }
+    const watcher = Fs.watch(file, check)
+    const poll = setInterval(check, 5)
+    const timer = setTimeout(() => {
+      settle()
+      reject(new Error(`no ${event} seen in ${timeoutMs} ms`))
+    }, timeoutMs)
+    const settle = () => {
+      done = true
+      watcher.close()
+      clearInterval(poll)
+      clearTimeout(timer)
+    }
+    check()
+  })
+
 const isAlive = (pid: number): boolean => {
   try {
     const stat = Fs.readFileSync(`/proc/${pid}/stat`, "latin1")
@@ -87,6 +123,30 @@ const killAll = (pids: ReadonlyArray<number>) => {
       // gone
     }
   }
+}
+
+/**
+ * Every live child of a run, whether it logged `start` or not (one spawned and
+ * signalled before its first line): the processes whose environment names the run's log.
+ */
+const runChildren = (log: string): Array<number> => {
+  const marker = `BENCH_LOG=${log}\0`
+  const pids: Array<number> = []
+  for (const entry of Fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (Fs.readFileSync(`/proc/${entry}/environ`, "latin1").includes(marker)) pids.push(Number(entry))
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids.filter(isAlive)
+}
+
+/** Waits (bounded) until none of `pids` is alive, so dying children do not load the next run. */
+const waitGone = async (pids: ReadonlyArray<number>) => {
+  const deadline = Date.now() + 10_000
+  while (pids.some(isAlive) && Date.now() < deadline) await sleep(10)
 }
 
 /** SIGKILLs a process group and waits (bounded) until it is gone, so it cannot load the next run. */
@@ -140,6 +200,8 @@ interface ChildConfig {
 interface Supervisor {
   readonly pid: number
   readonly log: string
+  /** Stamped (runner's monotonic clock) just before the supervisor's spawn (fork + exec). */
+  readonly execNs: bigint
   /** Resolves at the supervisor's exit, stamped with the runner's monotonic clock. */
   readonly exited: Promise<{ readonly code: number | null; readonly signal: string | null; readonly ns: bigint }>
   readonly output: () => string
@@ -152,10 +214,12 @@ const start = (side: SideName, children: ReadonlyArray<ChildConfig>, budgetMs: n
   const withLog = children.map((child) => ({ name: child.name, env: { ...child.env, NAME: child.name, BENCH_LOG: log } }))
   let args: Array<string>
   let env: NodeJS.ProcessEnv = process.env
-  if (side === "ours") {
+  // Created empty, so it can be watched before the first child writes.
+  Fs.writeFileSync(log, "")
+  if (side === "ours" || side === "floor") {
     const config = Path.join(workDir, `run-${runCount}.json`)
     Fs.writeFileSync(config, JSON.stringify({ budgetMs, children: withLog }))
-    args = [ourSupervisor]
+    args = [side === "ours" ? ourSupervisor : floorSupervisor]
     env = { ...process.env, BENCH_CONFIG: config }
   } else {
     const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`
@@ -170,6 +234,7 @@ const start = (side: SideName, children: ReadonlyArray<ChildConfig>, budgetMs: n
     args = [concurrentlyBin, "--kill-others", "--kill-timeout", String(budgetMs), "--no-color", ...commands]
   }
   // A process group of its own, so whatever it leaves behind (concurrently's `ps` runs) can be killed with it.
+  const execNs = now()
   const child = ChildProcess.spawn(node, args, { stdio: ["ignore", "pipe", "pipe"], env, detached: true })
   let output = ""
   const collect = (chunk: Buffer) => {
@@ -180,20 +245,31 @@ const start = (side: SideName, children: ReadonlyArray<ChildConfig>, budgetMs: n
   const exited = new Promise<{ code: number | null; signal: string | null; ns: bigint }>((resolve) =>
     child.on("exit", (code, signal) => resolve({ code, signal, ns: now() }))
   )
-  return { pid: child.pid!, log, exited, output: () => output }
+  return { pid: child.pid!, log, execNs, exited, output: () => output }
 }
 
-/** Waits for the exit up to `timeoutMs`; then counts the children left alive and kills everything. */
+/**
+ * Waits for the exit up to `timeoutMs`; then counts the children left alive (logged
+ * or not) and kills everything. The log is read once every child is gone.
+ */
 const finish = async (supervisor: Supervisor, timeoutMs: number) => {
-  const result = await Promise.race([supervisor.exited, sleep(timeoutMs).then(() => undefined)])
-  const childPids = [...new Set(readLog(supervisor.log).filter((line) => line.event === "start").map((line) => line.pid))]
-  const leftAlive = childPids.filter(isAlive).length
+  let timer: NodeJS.Timeout | undefined
+  const bound = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, timeoutMs, undefined)))
+  const result = await Promise.race([supervisor.exited, bound])
+  // Cleared, so a long bound does not keep the runner alive after its last run.
+  clearTimeout(timer)
+  const logged = readLog(supervisor.log).filter((line) => line.event === "start").map((line) => line.pid)
+  const childPids = [...new Set([...logged.filter(isAlive), ...runChildren(supervisor.log)])]
+  const leftAlive = childPids.length
   if (result === undefined) {
     killAll([supervisor.pid])
     await supervisor.exited
   }
-  killAll(childPids.filter(isAlive))
+  // Again after the supervisor's death: it may have spawned more until then.
+  const toKill = [...new Set([...childPids, ...runChildren(supervisor.log)])]
+  killAll(toKill)
   await killGroup(supervisor.pid)
+  await waitGone(toKill)
   return { exit: result, leftAlive, lines: readLog(supervisor.log) }
 }
 
@@ -224,7 +300,7 @@ const detection = async (side: SideName, repetitions: number, moments: ReadonlyA
       const result = await finish(supervisor, 10_000)
       leftAlive += result.leftAlive
       const exit = result.lines.find((line) => line.event === "exit")!
-      const firstTerm = result.lines.filter((line) => line.event === "sigterm").map((line) => line.ns).sort()[0]
+      const firstTerm = earliest(result.lines.filter((line) => line.event === "sigterm").map((line) => line.ns))
       if (firstTerm === undefined || result.exit === undefined) {
         failures++
         continue
@@ -367,32 +443,190 @@ const idle = async (side: SideName, seconds: number): Promise<Idle> => {
   return { cpuMs: after - before, mainThreadCpuMs: mainAfter - mainBefore, seconds, leftAlive: result.leftAlive }
 }
 
+interface StartUp {
+  readonly n: number
+  /** The supervisor's exec → its first child's `start` line, p50 over the runs. */
+  readonly firstMs: number
+  /** The supervisor's exec → its last child's `start` line, p50 over the runs. */
+  readonly lastMs: number
+  /** The supervisor's RSS as soon as every child has logged `start`, p50 over the runs. */
+  readonly rssBytes: number
+  readonly firstSamples: Array<number>
+  readonly lastSamples: Array<number>
+  readonly failures: number
+}
+
+const startUpWaitMs = 180_000
+
+/** One start-up of N children; afterwards everything is SIGKILLed (the drain is not measured here). */
+const startUpOnce = async (side: SideName, n: number) => {
+  const supervisor = start(side, children(n), 5_000)
+  try {
+    const started = await waitForEvents(supervisor.log, "start", n, startUpWaitMs)
+    const rss = rssBytes(supervisor.pid)
+    const stamps = started.map((line) => line.ns)
+    const first = stamps.reduce((a, b) => (a < b ? a : b))
+    const last = stamps.reduce((a, b) => (a > b ? a : b))
+    return { firstMs: msBetween(supervisor.execNs, first), lastMs: msBetween(supervisor.execNs, last), rss }
+  } catch (error) {
+    console.error(`${side} start-up N=${n}: ${String(error)}\n${supervisor.output()}`)
+    return undefined
+  } finally {
+    await finish(supervisor, 0)
+  }
+}
+
+const summarizeStartUp = (n: number, runs: ReadonlyArray<Awaited<ReturnType<typeof startUpOnce>>>): StartUp => {
+  const ok = runs.filter((run) => run !== undefined)
+  const firstSamples = ok.map((run) => run.firstMs)
+  const lastSamples = ok.map((run) => run.lastMs)
+  return {
+    n,
+    firstMs: percentile(firstSamples, 50),
+    lastMs: percentile(lastSamples, 50),
+    rssBytes: percentile(ok.map((run) => run.rss), 50),
+    firstSamples,
+    lastSamples,
+    failures: runs.length - ok.length
+  }
+}
+
+interface StartUpSigterm {
+  readonly n: number
+  /** SIGTERM to the supervisor → its exit; null when it did not exit within `waitedMs`. */
+  readonly exitMs: number | null
+  readonly exitCode: number | null
+  /** Children that ever logged `start`. */
+  readonly started: number
+  /** Of those, the ones that logged `start` after the SIGTERM. */
+  readonly startedAfterSignal: number
+  /** SIGTERM → the first child's `sigterm` line (the stop request reaching a started child). */
+  readonly firstSigtermMs: number | null
+  /** The first child's `start` line → the runner's SIGTERM (the runner's own reaction). */
+  readonly signalLagMs: number
+  readonly leftAlive: number
+  readonly waitedMs: number
+}
+
+const startUpSigtermWaitMs = 30_000
+
+/** N children (drain 0 ms), SIGTERM to the supervisor as soon as the first child logged `start`. */
+const startUpSigterm = async (side: SideName, n: number): Promise<StartUpSigterm> => {
+  const supervisor = start(side, children(n), 10_000)
+  try {
+    const first = await waitForFirstEvent(supervisor.log, "start", startUpWaitMs)
+    const signalAt = now()
+    process.kill(supervisor.pid, "SIGTERM")
+    const result = await finish(supervisor, startUpSigtermWaitMs)
+    const starts = result.lines.filter((line) => line.event === "start")
+    const firstSigterm = earliest(result.lines.filter((line) => line.event === "sigterm").map((line) => line.ns))
+    return {
+      n,
+      exitMs: result.exit === undefined ? null : msBetween(signalAt, result.exit.ns),
+      exitCode: result.exit?.code ?? null,
+      started: starts.length,
+      startedAfterSignal: starts.filter((line) => line.ns > signalAt).length,
+      firstSigtermMs: firstSigterm === undefined ? null : msBetween(signalAt, firstSigterm),
+      signalLagMs: msBetween(first.ns, signalAt),
+      leftAlive: result.leftAlive,
+      waitedMs: startUpSigtermWaitMs
+    }
+  } catch (error) {
+    console.error(`${side} SIGTERM during start-up N=${n}: ${String(error)}\n${supervisor.output()}`)
+    await finish(supervisor, 0)
+    throw error
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 const fmt = (value: number | null | undefined, digits = 1) =>
   value === null || value === undefined || Number.isNaN(value) ? "—" : value.toFixed(digits)
+const signed = (value: number, digits: number) => `${value >= 0 ? "+" : ""}${value.toFixed(digits)}`
+
+/** A figure of one side; `values` (when given) are differenced, ours − floor, in the table. */
+interface Cell {
+  readonly text: string
+  readonly values?: ReadonlyArray<number | null | undefined>
+}
+
+// Counts and bookkeeping: meaningless as a difference.
+const notDifferenced = new Set([
+  "n",
+  "samples",
+  "firstSamples",
+  "lastSamples",
+  "waitedMs",
+  "exitCode",
+  "leftAlive",
+  "failures",
+  "seconds",
+  "nLarge"
+])
+
+/** a − b for every number both have at the same place (arrays: entries matched by `n`). */
+const difference = (a: unknown, b: unknown): unknown => {
+  if (typeof a === "number" && typeof b === "number") return a - b
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.flatMap((entry: { n: number }) => {
+      const match = b.find((other: { n: number }) => other.n === entry.n)
+      return match === undefined ? [] : [{ n: entry.n, ...(difference(entry, match) as object) }]
+    })
+  }
+  if (typeof a === "object" && a !== null && typeof b === "object" && b !== null) {
+    const entries = Object.entries(a)
+      .filter(([key]) => !notDifferenced.has(key) && key in b)
+      .map(([key, value]) => [key, difference(value, (b as Record<string, unknown>)[key])] as const)
+      .filter(([, value]) => value !== undefined)
+    return entries.length === 0 ? undefined : Object.fromEntries(entries)
+  }
+  return undefined
+}
+
+const listFrom = (variable: string, fallback: string) =>
+  (process.env[variable] ?? fallback).split(",").map((item) => item.trim()).filter((item) => item.length > 0)
+
+const scenarioNames = ["exit-floor", "detection", "overhead", "stubborn", "idle", "startup", "startup-sigterm"]
 
 const main = async () => {
   const startedAt = Date.now()
   const repetitions = Number(process.env.BENCH_REPETITIONS ?? 30)
-  const sizes = (process.env.BENCH_SIZES ?? "1,10,100,500").split(",").map(Number)
+  const sizes = listFrom("BENCH_SIZES", "1,10,100,500").map(Number)
   const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 10)
-  const only = new Set((process.env.BENCH_ONLY ?? "floor,detection,overhead,stubborn,idle").split(","))
+  // "floor" is the scenario's former name (before the floor supervisor), still accepted.
+  const only = new Set(listFrom("BENCH_ONLY", scenarioNames.join(",")).map((name) => (name === "floor" ? "exit-floor" : name)))
+  const sides = listFrom("BENCH_SIDES", allSides.join(",")) as Array<SideName>
+  const startUpSizes = listFrom("BENCH_STARTUP_SIZES", "10,500").map(Number)
+  const startUpRepetitions = Number(process.env.BENCH_STARTUP_REPETITIONS ?? 5)
+  const startUpSigtermN = Number(process.env.BENCH_STARTUP_SIGTERM_N ?? 600)
+  for (const name of only) if (!scenarioNames.includes(name)) throw new Error(`BENCH_ONLY: unknown scenario ${name}`)
+  for (const side of sides) if (!allSides.includes(side)) throw new Error(`BENCH_SIDES: unknown side ${side}`)
+  // In allSides' order, whatever order BENCH_SIDES gives.
+  sides.sort((a, b) => allSides.indexOf(a) - allSides.indexOf(b))
   const moments = Array.from({ length: repetitions }, () => Math.round(random() * 100))
   const drains = Array.from({ length: Math.max(...sizes) }, () => Math.round(random() * 300))
 
-  const results: Record<SideName, {
+  interface SideResults {
     detection?: Detection
     overhead: Array<Overhead>
     stubborn?: Stubborn
     stubbornKillOthers?: Stubborn
     idle?: Idle
-  }> = { ours: { overhead: [] }, peer: { overhead: [] } }
+    startUp: Array<StartUp>
+    startUpSigterm?: StartUpSigterm
+  }
+  const results = Object.fromEntries(sides.map((side) => [side, { overhead: [], startUp: [] }])) as unknown as Record<
+    SideName,
+    SideResults
+  >
 
   const step = (label: string) => console.error(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0)} s] ${label}`)
 
-  step(`floor: a child's own exit seen by a bare Node parent, ${repetitions} ×`)
-  const floor = only.has("floor") ? await exitFloor(repetitions) : undefined
+  let exitFloorResult: Awaited<ReturnType<typeof exitFloor>> | undefined
+  if (only.has("exit-floor")) {
+    step(`exit floor: a child's own exit seen by a bare Node parent, ${repetitions} ×`)
+    exitFloorResult = await exitFloor(repetitions)
+  }
   for (const side of only.has("detection") ? sides : []) {
     step(`${side}: detection, ${repetitions} × N = 8`)
     results[side].detection = await detection(side, repetitions, moments)
@@ -413,6 +647,22 @@ const main = async () => {
     step(`${side}: idle, 20 children, ${idleSeconds} s`)
     results[side].idle = await idle(side, idleSeconds)
   }
+  for (const n of only.has("startup") ? startUpSizes : []) {
+    // Large N once (each run starts N Node processes); the sides interleaved, run by run.
+    const runs = n > 100 ? 1 : startUpRepetitions
+    const samples = Object.fromEntries(sides.map((side) => [side, [] as Array<Awaited<ReturnType<typeof startUpOnce>>>]))
+    for (let run = 0; run < runs; run++) {
+      for (const side of sides) {
+        step(`${side}: start-up, N = ${n}, run ${run + 1} of ${runs}`)
+        samples[side].push(await startUpOnce(side, n))
+      }
+    }
+    for (const side of sides) results[side].startUp.push(summarizeStartUp(n, samples[side]))
+  }
+  for (const side of only.has("startup-sigterm") ? sides : []) {
+    step(`${side}: SIGTERM during start-up, N = ${startUpSigtermN}`)
+    results[side].startUpSigterm = await startUpSigterm(side, startUpSigtermN)
+  }
 
   const memoryOf = (side: SideName) => {
     const small = results[side].overhead.find((o) => o.n === 10)
@@ -425,68 +675,143 @@ const main = async () => {
       bytesPerChild: (large.rssBytes - small.rssBytes) / (large.n - small.n)
     }
   }
-  const memory = { ours: memoryOf("ours"), peer: memoryOf("peer") }
+  const memory = Object.fromEntries(sides.map((side) => [side, memoryOf(side)]))
+  const showDifference = sides.includes("ours") && sides.includes("floor")
+  const oursMinusFloor = showDifference
+    ? difference({ ...results.ours, memory: memory.ours }, { ...results.floor, memory: memory.floor })
+    : undefined
 
-  const rows: Array<[string, string, string]> = []
-  const both = (label: string, value: (side: SideName) => string) => rows.push([label, value("ours"), value("peer")])
-  if (only.has("detection")) {
-    both(`Detection p50 / p99 / max, ms (${repetitions} × N = 8)`, (side) => {
-      const d = results[side].detection!
-      return `${fmt(d.p50, 2)} / ${fmt(d.p99, 2)} / ${fmt(d.max, 2)}${d.failures > 0 ? ` (${d.failures} failed)` : ""}`
+  const rows: Array<{ readonly label: string; readonly cells: Record<string, string>; readonly difference: string }> = []
+  const row = (
+    label: string,
+    cell: (side: SideName) => Cell,
+    digits = 1,
+    formatDifference: (texts: ReadonlyArray<string>) => string = (texts) => texts.join(" / ")
+  ) => {
+    const cells = Object.fromEntries(sides.map((side) => [side, cell(side)])) as Record<SideName, Cell>
+    const ours = cells.ours?.values
+    const floor = cells.floor?.values
+    const differenceText = showDifference && ours !== undefined && floor !== undefined
+      ? formatDifference(ours.map((value, index) => {
+        const base = floor[index]
+        return typeof value === "number" && typeof base === "number" && !Number.isNaN(value - base)
+          ? signed(value - base, digits)
+          : "—"
+      }))
+      : ""
+    rows.push({
+      label,
+      cells: Object.fromEntries(sides.map((side) => [side, cells[side].text])),
+      difference: differenceText
     })
   }
-  if (floor !== undefined) {
-    rows.push([
-      "Floor: a child's exit → a bare Node parent sees it, p50 / p99 / max, ms",
-      `${fmt(floor.p50, 2)} / ${fmt(floor.p99, 2)} / ${fmt(floor.max, 2)}`,
-      "(same)"
-    ])
+  const failed = (count: number) => (count > 0 ? ` (${count} failed)` : "")
+  const inBrackets = ([first, second]: ReadonlyArray<string>) => `${first} (${second})`
+  const exitText = (exitMs: number | null, exitCode: number | null, waitedMs: number) =>
+    exitMs === null ? `no exit in ${waitedMs / 1000} s` : `${fmt(exitMs, 0)} (exit ${exitCode})`
+
+  if (exitFloorResult !== undefined) {
+    const f = exitFloorResult
+    row(
+      "Exit floor: a child's exit → a bare Node parent (the runner) sees it, p50 / p99 / max, ms",
+      (side) => ({ text: side === sides[0] ? `${fmt(f.p50, 2)} / ${fmt(f.p99, 2)} / ${fmt(f.max, 2)}` : "(same)" })
+    )
   }
   if (only.has("detection")) {
-    both("Detection: children left alive (all runs)", (side) => String(results[side].detection!.leftAlive))
+    row(`Detection p50 / p99 / max, ms (${repetitions} × N = 8)`, (side) => {
+      const d = results[side].detection!
+      return {
+        text: `${fmt(d.p50, 2)} / ${fmt(d.p99, 2)} / ${fmt(d.max, 2)}${failed(d.failures)}`,
+        values: [d.p50, d.p99, d.max]
+      }
+    }, 2)
+    row("Detection: children left alive (all runs)", (side) => ({ text: String(results[side].detection!.leftAlive) }))
   }
   for (const n of only.has("overhead") ? sizes : []) {
-    both(`Shutdown overhead N = ${n}, ms (signal → exit)`, (side) => {
+    row(`Shutdown overhead N = ${n}, ms (signal → exit)`, (side) => {
       const o = results[side].overhead.find((entry) => entry.n === n)!
       return Number.isNaN(o.totalMs)
-        ? `no exit in ${o.waitedMs / 1000} s (${o.leftAlive} left)`
-        : `${fmt(o.overheadMs)} (${fmt(o.totalMs, 0)})`
-    })
+        ? { text: `no exit in ${o.waitedMs / 1000} s (${o.leftAlive} left)`, values: [null, null] }
+        : { text: `${fmt(o.overheadMs)} (${fmt(o.totalMs, 0)})`, values: [o.overheadMs, o.totalMs] }
+    }, 1, inBrackets)
   }
   if (only.has("overhead")) {
-    both("Shutdown: children left alive (all N)", (side) =>
-      String(results[side].overhead.reduce((sum, o) => sum + o.leftAlive, 0)))
+    row("Shutdown: children left alive (all N)", (side) => ({
+      text: String(results[side].overhead.reduce((sum, o) => sum + o.leftAlive, 0))
+    }))
   }
   if (only.has("stubborn")) {
-    both(`Stubborn ×10, SIGTERM, budget 1 s: signal → exit, ms`, (side) => {
+    row(`Stubborn ×10, SIGTERM, budget 1 s: signal → exit, ms`, (side) => {
       const s = results[side].stubborn!
-      return s.exitMs === null ? `no exit in ${s.waitedMs / 1000} s` : `${fmt(s.exitMs, 0)} (exit ${s.exitCode})`
-    })
-    both("Stubborn ×10, SIGTERM: children left alive", (side) => String(results[side].stubborn!.leftAlive))
-    both(`Stubborn ×9, one child exits: exit → supervisor exit, ms`, (side) => {
+      return { text: exitText(s.exitMs, s.exitCode, s.waitedMs), values: [s.exitMs] }
+    }, 0)
+    row("Stubborn ×10, SIGTERM: children left alive", (side) => ({ text: String(results[side].stubborn!.leftAlive) }))
+    row(`Stubborn ×9, one child exits: exit → supervisor exit, ms`, (side) => {
       const s = results[side].stubbornKillOthers!
-      return s.exitMs === null ? `no exit in ${s.waitedMs / 1000} s` : `${fmt(s.exitMs, 0)} (exit ${s.exitCode})`
-    })
-    both("Stubborn ×9, one child exits: children left alive", (side) =>
-      String(results[side].stubbornKillOthers!.leftAlive))
+      return { text: exitText(s.exitMs, s.exitCode, s.waitedMs), values: [s.exitMs] }
+    }, 0)
+    row("Stubborn ×9, one child exits: children left alive", (side) => ({
+      text: String(results[side].stubbornKillOthers!.leftAlive)
+    }))
   }
   if (only.has("idle")) {
-    both(`Idle CPU, 20 children, ${idleSeconds} s, ms: whole process (main thread)`, (side) =>
-      `${fmt(results[side].idle!.cpuMs, 2)} (${fmt(results[side].idle!.mainThreadCpuMs, 2)})`)
+    row(`Idle CPU, 20 children, ${idleSeconds} s, ms: whole process (main thread)`, (side) => {
+      const i = results[side].idle!
+      return { text: `${fmt(i.cpuMs, 2)} (${fmt(i.mainThreadCpuMs, 2)})`, values: [i.cpuMs, i.mainThreadCpuMs] }
+    }, 2, inBrackets)
   }
-  both(`Memory: RSS with 10 / ${Math.max(...sizes)} children, MB`, (side) => {
-    const m = memory[side]
-    return m === undefined ? "—" : `${fmt(m.rss10 / 1048576)} / ${fmt(m.rssLarge / 1048576)}`
-  })
-  both("Memory per child, KB", (side) => {
-    const m = memory[side]
-    return m === undefined ? "—" : fmt(m.bytesPerChild / 1024)
-  })
+  if (only.has("overhead")) {
+    row(`Memory: RSS with 10 / ${Math.max(...sizes)} children, MB`, (side) => {
+      const m = memory[side]
+      return m === undefined
+        ? { text: "—" }
+        : { text: `${fmt(m.rss10 / 1048576)} / ${fmt(m.rssLarge / 1048576)}`, values: [m.rss10 / 1048576, m.rssLarge / 1048576] }
+    })
+    row("Memory per child, KB", (side) => {
+      const m = memory[side]
+      return m === undefined ? { text: "—" } : { text: fmt(m.bytesPerChild / 1024), values: [m.bytesPerChild / 1024] }
+    })
+  }
+  for (const n of only.has("startup") ? startUpSizes : []) {
+    const runs = n > 100 ? 1 : startUpRepetitions
+    row(`Start-up N = ${n}: exec → first / last child \`start\`, ms${runs > 1 ? ` (p50 of ${runs})` : ""}`, (side) => {
+      const s = results[side].startUp.find((entry) => entry.n === n)!
+      return { text: `${fmt(s.firstMs)} / ${fmt(s.lastMs)}${failed(s.failures)}`, values: [s.firstMs, s.lastMs] }
+    })
+  }
+  if (only.has("startup") && startUpSizes.includes(10)) {
+    row("Start-up RSS, N = 10, once every child started, MB", (side) => {
+      const s = results[side].startUp.find((entry) => entry.n === 10)!
+      return { text: fmt(s.rssBytes / 1048576), values: [s.rssBytes / 1048576] }
+    })
+  }
+  if (only.has("startup-sigterm")) {
+    const n = startUpSigtermN
+    row(`SIGTERM at the first child's \`start\`, N = ${n}: signal → exit, ms`, (side) => {
+      const s = results[side].startUpSigterm!
+      return { text: exitText(s.exitMs, s.exitCode, s.waitedMs), values: [s.exitMs] }
+    }, 0)
+    row(`SIGTERM at the first child's \`start\`, N = ${n}: signal → first child's \`sigterm\`, ms`, (side) => {
+      const s = results[side].startUpSigterm!
+      return { text: fmt(s.firstSigtermMs), values: [s.firstSigtermMs] }
+    })
+    row(`SIGTERM at the first child's \`start\`, N = ${n}: children started (after the signal)`, (side) => {
+      const s = results[side].startUpSigterm!
+      return { text: `${s.started} (${s.startedAfterSignal})`, values: [s.started, s.startedAfterSignal] }
+    }, 0, inBrackets)
+    row(`SIGTERM at the first child's \`start\`, N = ${n}: children left alive`, (side) => ({
+      text: String(results[side].startUpSigterm!.leftAlive)
+    }))
+  }
 
+  const columns = sides.flatMap((side) => (side === "floor" && showDifference ? [side, "difference"] : [side]))
+  const title = (column: string) => (column === "difference" ? "ours − floor" : sideTitles[column as SideName])
   const table = [
-    "| Scenario | effect-supervise | concurrently --kill-others |",
-    "|---|---|---|",
-    ...rows.map(([label, ours, peer]) => `| ${label} | ${ours} | ${peer} |`)
+    `| Scenario | ${columns.map(title).join(" | ")} |`,
+    `|---|${columns.map(() => "---|").join("")}`,
+    ...rows.map((entry) =>
+      `| ${entry.label} | ${columns.map((column) => (column === "difference" ? entry.difference : entry.cells[column])).join(" | ")} |`
+    )
   ].join("\n")
 
   const machine = {
@@ -496,11 +821,16 @@ const main = async () => {
     os: `${Os.type()} ${Os.release()}`,
     node: process.version,
     concurrently: JSON.parse(Fs.readFileSync(Path.join(root, "node_modules", "concurrently", "package.json"), "utf8")).version,
+    loadAverageAtStart,
     loadAverageAtEnd: Os.loadavg()
   }
+  // Every BENCH_* knob set makes a partial run (or an ablation): it goes to partial.json
+  // unless BENCH_OUTPUT says otherwise, and does not replace the full figures.
+  const knobs = Object.entries(process.env).filter(([key]) => key.startsWith("BENCH_") && key !== "BENCH_OUTPUT")
+  const command = [...knobs.map(([key, value]) => `${key}=${value}`), "node bench/run.ts"].join(" ")
   const output = {
     date: new Date().toISOString(),
-    command: "npm run bench",
+    command: knobs.length === 0 ? "npm run bench" : command,
     durationSeconds: Math.round((Date.now() - startedAt) / 1000),
     machine,
     settings: {
@@ -509,23 +839,34 @@ const main = async () => {
       idleSeconds,
       seed: Number(process.env.BENCH_SEED ?? 42),
       only: [...only],
+      sides,
+      startUpSizes,
+      startUpRepetitions,
+      startUpSigtermN,
       warmLogger: process.env.BENCH_WARM_LOGGER === "1"
     },
     results,
-    floor,
+    oursMinusFloor,
+    exitFloor: exitFloorResult,
     memory,
     table
   }
   Fs.mkdirSync(Path.join(benchDir, "results"), { recursive: true })
-  // A partial run (BENCH_ONLY) or an ablation does not replace the full figures.
-  const resultFile = process.env.BENCH_OUTPUT ?? Path.join(benchDir, "results", "latest.json")
+  const resultFile = process.env.BENCH_OUTPUT ??
+    Path.join(benchDir, "results", knobs.length === 0 ? "latest.json" : "partial.json")
   Fs.writeFileSync(resultFile, JSON.stringify(output, null, 2) + "\n")
   console.log(table)
   console.log(
-    `\n${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, concurrently ${machine.concurrently}; ${output.durationSeconds} s`
+    `\n${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, concurrently ${machine.concurrently}; ${output.durationSeconds} s; load average ${
+      loadAverageAtStart.map((load) => load.toFixed(1)).join(" ")
+    } at the start, ${machine.loadAverageAtEnd.map((load) => load.toFixed(1)).join(" ")} at the end; written to ${
+      Path.relative(root, resultFile)
+    }`
   )
   Fs.rmSync(workDir, { recursive: true, force: true })
 }
+
+const loadAverageAtStart = Os.loadavg()
 
 main().catch((error) => {
   console.error(error)
