@@ -291,15 +291,23 @@ export const make = (spec: Spec): Effect.Effect<
       ], { concurrency: 2, discard: true }).pipe(Effect.forkDetach)
       : undefined
 
-    /** Adds the descendants of every live member of the group, and of the leader, to the escapees. */
-    const trace = Effect.gen(function*() {
-      const snapshot = yield* tree.snapshot(traceMaxAgeMillis)
-      if (snapshot === undefined) return
-      const roots = [pid, ...snapshot.liveInGroup(pgid).map((info) => info.pid), ...escapees.keys()]
-      for (const info of snapshot.descendants(roots)) {
-        if (info.pgid !== pgid) escapees.set(info.pid, info)
-      }
-    })
+    /**
+     * Adds the descendants outside the group to the escapees. For a stop request it walks the
+     * leader's own lists of children (a few reads: the signal is not held up); for a force, or
+     * once the leader is gone, it reads the whole table, from every live member of the group.
+     */
+    const trace = (thorough: boolean) =>
+      Effect.gen(function*() {
+        const known = [...escapees.keys()]
+        // Nothing left of it at all: nothing to trace (the usual end of a child that exited on its own).
+        if (known.length === 0 && !(yield* tree.groupExists(pgid))) return
+        const walked = thorough ? undefined : yield* tree.descendantsOf([pid, ...known])
+        const snapshot = walked === undefined ? yield* tree.snapshot(traceMaxAgeMillis) : undefined
+        const roots = snapshot === undefined ? [] : [pid, ...snapshot.liveInGroup(pgid).map((info) => info.pid), ...known]
+        for (const info of walked ?? snapshot?.descendants(roots) ?? []) {
+          if (info.pgid !== pgid) escapees.set(info.pid, info)
+        }
+      })
 
     const signalAll = (signal: string) =>
       Effect.gen(function*() {
@@ -357,8 +365,8 @@ export const make = (spec: Spec): Effect.Effect<
       // Traced first: a leader that dies at once on its stop signal leaves its escapees
       // reparented, and so untraceable. SIGCONT after the stop signal, as systemd does, so a
       // stopped child can act on it.
-      onStopRequest: Effect.andThen(trace, Effect.andThen(signalAll(stopSignal), signalAll("SIGCONT"))),
-      onForce: Effect.andThen(trace, Effect.andThen(signalAll("SIGKILL"), Deferred.succeed(forced, undefined)))
+      onStopRequest: Effect.andThen(trace(false), Effect.andThen(signalAll(stopSignal), signalAll("SIGCONT"))),
+      onForce: Effect.andThen(trace(true), Effect.andThen(signalAll("SIGKILL"), Deferred.succeed(forced, undefined)))
     })
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {

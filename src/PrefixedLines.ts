@@ -57,11 +57,9 @@ export const make = (prefix: Uint8Array, maxLineBytes: number = defaultMaxLineBy
       emitLine(out, bytes.subarray(offset, offset + take))
       offset += take
     }
-    if (offset < bytes.length) {
-      // A copy: the producer may reuse the chunk once it has been handled.
-      pending.push(new Uint8Array(bytes.subarray(offset)))
-      pendingBytes += bytes.length - offset
-    }
+    // Something is always left (at most the cap): a copy, as the producer may reuse its chunk.
+    pending.push(new Uint8Array(bytes.subarray(offset)))
+    pendingBytes += bytes.length - offset
   }
 
   return {

@@ -101,6 +101,14 @@ export interface Service {
    * than `maxAgeMillis` ago is shared, so many members asking at once cost one read.
    */
   readonly snapshot: (maxAgeMillis: number) => Effect.Effect<Snapshot | undefined>
+  /**
+   * The live descendants of `roots`, found from each process's own list of
+   * children: a few reads per process of the subtree, not the whole table.
+   * `undefined` when the first root's list cannot be read (it is gone, or the
+   * system has no `/proc/<pid>/task/<tid>/children`); other roots that are
+   * gone are skipped.
+   */
+  readonly descendantsOf: (roots: ReadonlyArray<number>) => Effect.Effect<Array<ProcessInfo> | undefined>
 }
 
 /**
@@ -171,6 +179,51 @@ export const readProc = (proc = "/proc"): Snapshot | undefined => {
 const errorCode = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code
 
 /**
+ * The live descendants of `roots`, walking `/proc/<pid>/task/<tid>/children`
+ * (every thread's: a process may fork from any of them); `undefined` when the
+ * first root's list cannot be read.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const walkChildren = (roots: ReadonlyArray<number>, proc = "/proc"): Array<ProcessInfo> | undefined => {
+  const childrenOf = (pid: number): Array<number> | undefined => {
+    let tasks: Array<string>
+    try {
+      tasks = Fs.readdirSync(`${proc}/${pid}/task`)
+    } catch {
+      return undefined
+    }
+    const found: Array<number> = []
+    for (const task of tasks) {
+      for (const child of (readOrUndefined(`${proc}/${pid}/task/${task}/children`) ?? "").split(" ")) {
+        if (child !== "" && child !== "\n") found.push(Number(child))
+      }
+    }
+    return found
+  }
+  const found: Array<ProcessInfo> = []
+  const seen = new Set<number>(roots)
+  const queue: Array<number> = []
+  for (const [index, root] of roots.entries()) {
+    const children = childrenOf(root)
+    if (children === undefined && index === 0) return undefined
+    queue.push(...(children ?? []))
+  }
+  while (queue.length > 0) {
+    const pid = queue.pop()!
+    if (seen.has(pid)) continue
+    seen.add(pid)
+    const info = parseStat(readOrUndefined(`${proc}/${pid}/stat`) ?? "")
+    // Gone in the meantime: so are the children it had, or they were reparented away.
+    if (info === undefined) continue
+    if (!info.zombie) found.push(info)
+    queue.push(...(childrenOf(pid) ?? []))
+  }
+  return found
+}
+
+/**
  * The live tree, read from `/proc` and signalled with `process.kill`. It
  * never signals its own process group, nor groups 0 and 1.
  *
@@ -207,6 +260,7 @@ export const makeNode = (options?: { readonly proc?: string | undefined }): Serv
           return errorCode(error) !== "ESRCH" && errorCode(error) !== "EPERM"
         }
       }),
+    descendantsOf: (roots) => Effect.sync(() => walkChildren(roots, proc)),
     snapshot: (maxAgeMillis) => Effect.sync(() => {
       if (cached !== undefined && performance.now() - cached.at < maxAgeMillis) return cached.snapshot
       const snapshot = readProc(proc)

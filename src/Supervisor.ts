@@ -264,8 +264,9 @@ const drain = (
     for (const entry of tracked) {
       if (Option.isSome(yield* entry.member.pollExit)) exitedBefore.add(entry)
     }
-    // Every member, the ones already exited too: a process's group may outlive its leader.
-    for (const entry of tracked) {
+    // Every member, the ones already exited too (a process's group may outlive its leader), but the
+    // living first: finding what is left of an exited one reads the whole process table.
+    for (const entry of [...tracked.filter((entry) => !exitedBefore.has(entry)), ...exitedBefore]) {
       entry.stopRequested = true
       yield* guarded(entry, "stop request", entry.member.requestStop)
     }

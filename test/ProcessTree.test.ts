@@ -312,3 +312,54 @@ describe("ProcessTree.makeNode on the real tree", () => {
     assert.isTrue(Effect.runSync(tree.groupExists(ProcessTree.parseStat(Fs.readFileSync("/proc/self/stat", "latin1"))!.pgid)))
   })
 })
+
+describe("ProcessTree.walkChildren", () => {
+  /** A fake /proc where each process has tasks, each with its children list. */
+  const fakeTree = (processes: Record<number, { stat: string; tasks: Record<number, Array<number>> }>) => {
+    const proc = fakeProc(Object.fromEntries(Object.entries(processes).map(([pid, { stat }]) => [pid, stat])))
+    for (const [pid, { tasks }] of Object.entries(processes)) {
+      for (const [task, children] of Object.entries(tasks)) {
+        Fs.mkdirSync(Path.join(proc, pid, "task", task), { recursive: true })
+        Fs.writeFileSync(Path.join(proc, pid, "task", task, "children"), children.map((child) => `${child} `).join(""))
+      }
+    }
+    return proc
+  }
+
+  it("finds the whole subtree, through every thread's children, zombies' children included but not zombies", () => {
+    const proc = fakeTree({
+      10: { stat: statLine(10, "leader", "S", 1, 10, 1), tasks: { 10: [11], 12: [13] } },
+      11: { stat: statLine(11, "in-group", "S", 10, 10, 2), tasks: { 11: [] } },
+      13: { stat: statLine(13, "dead", "Z", 10, 10, 3), tasks: { 13: [14] } },
+      14: { stat: statLine(14, "escaped", "S", 13, 14, 4), tasks: { 14: [] } }
+    })
+    assert.deepStrictEqual(pids(ProcessTree.walkChildren([10], proc)!), [11, 14])
+    assert.strictEqual(ProcessTree.walkChildren([10], proc)!.find((found) => found.pid === 14)?.pgid, 14)
+  })
+
+  it("a first root that is gone gives no answer; other roots that are gone are skipped", () => {
+    const proc = fakeTree({ 10: { stat: statLine(10, "leader", "S", 1, 10, 1), tasks: { 10: [11] } } })
+    assert.isUndefined(ProcessTree.walkChildren([99], proc))
+    // 11 is listed as a child but gone since: skipped too.
+    assert.deepStrictEqual(ProcessTree.walkChildren([10, 98], proc), [])
+  })
+
+  it("on the real tree: a child's own child is found, with its process group", () => {
+    const parent = ChildProcess.spawn("sh", ["-c", "sleep 30 & wait"], { stdio: "ignore", detached: true })
+    try {
+      const deadline = Date.now() + 5_000
+      let found: Array<ProcessTree.ProcessInfo> | undefined = []
+      // The shell forks its sleep on its own schedule: look until it is there.
+      while (found !== undefined && found.length === 0 && Date.now() < deadline) found = ProcessTree.walkChildren([parent.pid!])
+      assert.strictEqual(found?.length, 1)
+      assert.strictEqual(found?.[0].pgid, parent.pid)
+      assert.strictEqual(found?.[0].ppid, parent.pid)
+    } finally {
+      try {
+        process.kill(-parent.pid!, "SIGKILL")
+      } catch {
+        // gone
+      }
+    }
+  })
+})

@@ -264,6 +264,14 @@ export const layer = (
       return proc
     })
 
+  const infoOf = (proc: Proc): ProcessInfo => ({
+    pid: proc.pid,
+    ppid: proc.ppid,
+    pgid: proc.pgid,
+    zombie: proc.state === "zombie",
+    startTime: String(proc.pid)
+  })
+
   const signalGroup = (pgid: number, signal: string) => pgid <= 1 ? Effect.void : deliverAll(inGroup(pgid), signal)
   const groupExists = (pgid: number) => inGroup(pgid).length > 0
 
@@ -275,16 +283,25 @@ export const layer = (
     },
     isRunning: (info) => Effect.sync(() => procs.get(info.pid)?.state === "running"),
     groupExists: (pgid) => Effect.sync(() => groupExists(pgid)),
+    descendantsOf: (roots) =>
+      Effect.sync(() => {
+        if (options?.noProcessTable || procs.get(roots[0])?.state !== "running") return undefined
+        const found: Array<ProcessInfo> = []
+        const queue = [...roots]
+        while (queue.length > 0) {
+          const parent = queue.pop()!
+          for (const proc of procs.values()) {
+            if (proc.ppid !== parent || proc.state === "reaped") continue
+            queue.push(proc.pid)
+            if (proc.state === "running") found.push(infoOf(proc))
+          }
+        }
+        return found
+      }),
     snapshot: () =>
       Effect.sync(() =>
         options?.noProcessTable ? undefined : new Snapshot(
-          [...procs.values()].filter((proc) => proc.state !== "reaped").map((proc): ProcessInfo => ({
-            pid: proc.pid,
-            ppid: proc.ppid,
-            pgid: proc.pgid,
-            zombie: proc.state === "zombie",
-            startTime: String(proc.pid)
-          }))
+          [...procs.values()].filter((proc) => proc.state !== "reaped").map(infoOf)
         )
       )
   })
