@@ -17,6 +17,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import type * as PlatformError from "effect/PlatformError"
 import * as ChildProcess from "effect/process/ChildProcess"
 import { ChildProcessSpawner, type ChildProcessHandle } from "effect/process/ChildProcessSpawner"
@@ -126,9 +127,28 @@ export class ChildSpawnError extends Data.TaggedError("ChildSpawnError")<{
   readonly command: string
   readonly cause: PlatformError.PlatformError
 }> {
+  // Through a supervisor it is the outcome, logged as such: runMain need not print it again.
+  override readonly [Runtime.errorReported] = false
   override get message(): string {
-    return `Child "${this.name}" could not start (${this.command}): ${this.cause.message}`
+    const code = errnoOf(this.cause)
+    const hint = code === undefined ? "" : ` [${code}${hints[code] === undefined ? "" : `: ${hints[code]}`}]`
+    return `Child "${this.name}" could not start (${this.command}): ${this.cause.message}${hint}`
   }
+}
+
+// What the system said, when the platform error hides it under a generic reason.
+const errnoOf = (error: PlatformError.PlatformError): string | undefined => {
+  const code = (error.reason.cause as NodeJS.ErrnoException | undefined)?.code
+  return typeof code === "string" ? code : undefined
+}
+
+const hints: Record<string, string> = {
+  EMFILE: "too many open files in this process; raise its limit (ulimit -n) or start fewer children",
+  ENFILE: "too many open files on the system",
+  EAGAIN: "too many processes; raise the limit (ulimit -u) or start fewer children",
+  ENOMEM: "not enough memory to start it",
+  ENOENT: "no such file",
+  EACCES: "permission denied"
 }
 
 /**

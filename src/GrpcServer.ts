@@ -9,6 +9,7 @@ import * as Grpc from "@grpc/grpc-js"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Member from "./Member.ts"
 
@@ -47,6 +48,8 @@ export class GrpcBindError extends Data.TaggedError("GrpcBindError")<{
   readonly address: string
   readonly cause: Error
 }> {
+  // Through a supervisor it is the outcome, logged as such: runMain need not print it again.
+  override readonly [Runtime.errorReported] = false
   override get message(): string {
     return `gRPC server "${this.name}" could not bind ${this.address}: ${this.cause.message}`
   }

@@ -112,6 +112,9 @@ interface Tracked {
 const exitReason = (tracked: Tracked): ExitReason =>
   tracked.forced ? "forced" : tracked.stopRequested ? "stopped" : "unexpected"
 
+// The errors' own words: their `name` field is the member's name, so String() would repeat it.
+const messageOf = (error: unknown): string => error instanceof Error ? error.message : String(error)
+
 const elapsedSince = (start: number) => Effect.map(Clock.currentTimeMillis, (now) => now - start)
 
 // A member whose stop request, force or end fails is reported, and the drain goes on without it.
@@ -369,7 +372,7 @@ const superviseWith = <E1, R1, E2, R2, A, E3>(
               ? started.value
               : Cause.hasInterruptsOnly(started.cause)
               ? yield* outcomeOfInterruption
-              : Outcome.StartFailed({ error: String(Cause.squash(started.cause)) })
+              : Outcome.StartFailed({ error: messageOf(Cause.squash(started.cause)) })
             // Ends after this are part of the drain, not the outcome.
             yield* Deferred.succeed(first, outcome)
             yield* Fiber.interrupt(signalled)

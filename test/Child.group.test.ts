@@ -5,6 +5,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as PlatformError from "effect/PlatformError"
 import * as Scope from "effect/Scope"
 import { TestClock } from "effect/testing"
 import * as Child from "../src/Child.ts"
@@ -180,4 +181,23 @@ describe("Child without a supervisor", () => {
       yield* Scope.close(scope, Exit.void)
       assert.deepStrictEqual(yield* TestSpawner.running, [])
     }).pipe(Effect.provide(layerFor({ slow: { spawnTakes: "500 millis" } }))))
+})
+
+describe("ChildSpawnError", () => {
+  it("says what the system said, and what to do about running out of file descriptors or processes", () => {
+    const failure = (code: string) =>
+      new Child.ChildSpawnError({
+        name: "api",
+        command: "node api.js",
+        cause: PlatformError.systemError({
+          _tag: "Unknown",
+          module: "ChildProcess",
+          method: "spawn",
+          cause: Object.assign(new Error(`spawn node ${code}`), { code })
+        })
+      })
+    assert.match(failure("EMFILE").message, /^Child "api" could not start \(node api\.js\): .* \[EMFILE: too many open files in this process; raise its limit \(ulimit -n\)/)
+    assert.match(failure("EAGAIN").message, /\[EAGAIN: too many processes; raise the limit \(ulimit -u\)/)
+    assert.match(failure("EIO").message, /\[EIO\]$/)
+  })
 })

@@ -142,6 +142,25 @@ describe("Supervisor.supervise: bad input and start-up", () => {
       ])
     }).pipe(Effect.provide(layerFor({ api: {}, worker: {} }))))
 
+  it.effect("a start failure is reported in the error's own words, whatever it is", () => {
+    const messages: Array<string> = []
+    return Effect.gen(function*() {
+      const failure = yield* Effect.flip(Supervisor.supervise({
+        children: [child("api"), Child.make({ name: "tool", command: "missing" })],
+        budget: "5 seconds"
+      }))
+      assert.strictEqual(failure._tag, "ChildSpawnError")
+      const other = yield* Effect.flip(Supervisor.supervise({ children: [Effect.fail("no license")], budget: "5 seconds" }))
+      assert.strictEqual(other, "no license")
+      assert.include(messages, `start failed: ${failure.message}`)
+      assert.match(failure.message, /^Child "tool" could not start \(missing\): /)
+      assert.include(messages, "start failed: no license")
+    }).pipe(Effect.provide(Layer.mergeAll(
+      layerFor({ api: {} }),
+      Logger.layer([Logger.make(({ message }) => messages.push([message].flat().map(String).join(" ")))])
+    )))
+  })
+
   it.effect("a spawn refused for permissions is a typed error naming the child and command", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Supervisor.supervise({
