@@ -46,6 +46,40 @@ export const make = (input: Duration.Input): Effect.Effect<Duration.Duration, In
   })
 
 /**
+ * The drain delay is negative, infinite, not a duration, or not shorter than
+ * the budget it comes out of.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class InvalidDrainDelayError extends Data.TaggedError("InvalidDrainDelayError")<{
+  readonly input: string
+  readonly budgetMillis: number
+}> {
+  override get message(): string {
+    return `The drain delay must be a finite duration, zero or more and shorter than the ${this.budgetMillis} ms budget it comes out of; got ${this.input}`
+  }
+}
+
+/**
+ * Validates a drain delay against the budget it comes out of.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeDrainDelay = (
+  input: Duration.Input,
+  budget: Duration.Duration
+): Effect.Effect<Duration.Duration, InvalidDrainDelayError> =>
+  Option.match(
+    Option.filter(Duration.fromInput(input), (delay) => Duration.isFinite(delay) && Duration.isLessThan(delay, budget) && Duration.toMillis(delay) >= 0),
+    {
+      onNone: () => Effect.fail(new InvalidDrainDelayError({ input: String(input), budgetMillis: Duration.toMillis(budget) })),
+      onSome: Effect.succeed
+    }
+  )
+
+/**
  * The environment variable the seed service read its budget from.
  *
  * @since 0.1.0
@@ -64,22 +98,30 @@ const budgetPattern = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s)?\s*$/
  * @since 0.2.0
  * @category parsing
  */
-export const parse = (input: string): Duration.Duration | undefined => {
+export const parse = (input: string): Duration.Duration | undefined => parseAtLeast(input, 1)
+
+const parseAtLeast = (input: string, minMillis: number): Duration.Duration | undefined => {
   const match = budgetPattern.exec(input)
   if (match === null) return undefined
   const millis = Number(match[1]) * (match[2] === "ms" ? 1 : 1000)
-  return millis >= 1 && millis <= maxMillis ? Duration.millis(millis) : undefined
+  return millis >= minMillis && millis <= maxMillis ? Duration.millis(millis) : undefined
 }
 
-const BudgetFromString = Schema.String.check(
-  Schema.makeFilter((input: string) =>
-    parse(input) !== undefined ||
-    `must be a positive number of seconds (such as 10 or 2.5) or of milliseconds with "ms" (such as 500ms), from 1 ms to 24 days; got ${JSON.stringify(input)}`
-  )
-).pipe(Schema.decodeTo(Schema.Duration, SchemaTransformation.transform({
-  decode: (input: string) => parse(input)!,
-  encode: (duration: Duration.Duration) => `${Duration.toMillis(duration)}ms`
-})))
+const durationFromString = (minMillis: number) =>
+  Schema.String.check(
+    Schema.makeFilter((input: string) =>
+      parseAtLeast(input, minMillis) !== undefined ||
+      `must be a ${minMillis > 0 ? "positive " : ""}number of seconds (such as 10 or 2.5) or of milliseconds with "ms" (such as 500ms), from ${
+        minMillis > 0 ? `${minMillis} ms` : "0"
+      } to 24 days; got ${JSON.stringify(input)}`
+    )
+  ).pipe(Schema.decodeTo(
+    Schema.Duration,
+    SchemaTransformation.transform({
+      decode: (input: string) => parseAtLeast(input, minMillis)!,
+      encode: (duration: Duration.Duration) => `${Duration.toMillis(duration)}ms`
+    })
+  ))
 
 /**
  * The budget from configuration (by default `GRACEFUL_SHUTDOWN_TIMEOUT`), in
@@ -90,4 +132,15 @@ const BudgetFromString = Schema.String.check(
  * @category config
  */
 export const config = (name: string = defaultVariable): Config.Config<Duration.Duration> =>
-  Config.schema(BudgetFromString, name)
+  Config.schema(durationFromString(1), name)
+
+/**
+ * A drain delay from configuration (by default `DRAIN_DELAY`), in the forms
+ * {@link parse} accepts, zero included; whether it is shorter than the budget
+ * is checked by the supervisor.
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const drainDelayConfig = (name: string = "DRAIN_DELAY"): Config.Config<Duration.Duration> =>
+  Config.schema(durationFromString(0), name)

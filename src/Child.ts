@@ -56,6 +56,17 @@ interface CommonSpec {
   readonly lifeline?: boolean | undefined
   /** The signal a stop request sends (with SIGCONT after it, for a stopped child). Default SIGTERM. */
   readonly stopSignal?: string | undefined
+  /**
+   * When the child counts as ready: as soon as it is spawned (`"spawned"`, the default), or once
+   * it writes `READY=1` and a newline on its lifeline fd (`"notify"`: `echo READY=1 >&3` from a
+   * shell, `SupervisedChild.notifyReady` from Effect). `"notify"` gives it the lifeline whatever
+   * `lifeline` says.
+   */
+  readonly readiness?: "spawned" | "notify" | undefined
+  /** With `readiness: "notify"`: how long it may take to be ready before its start has failed. Default 60 s. */
+  readonly startTimeout?: Duration.Input | undefined
+  /** Start it only once every member started before it is ready (`Member.afterReady`). */
+  readonly afterReady?: boolean | undefined
 }
 
 /**
@@ -202,13 +213,41 @@ const forceWait = Duration.seconds(1)
 // process, such as a daemon reparented away, may hold it open forever).
 const outputGraceAfterForce = Duration.millis(50)
 
+// A child with readiness "notify" that says nothing for this long has failed to start.
+const defaultStartTimeout = Duration.seconds(60)
+// The readiness line, as sd_notify writes it; lines longer than this on the lifeline are not it.
+const readyLine = "READY=1"
+const maxNotifyLine = 4096
+
+/**
+ * Completes `ready` when the child writes READY=1 on its lifeline. It reads to EOF, after the
+ * readiness too: the parent's end of the socket must stay open, or the child would take it for
+ * the parent's death.
+ */
+const awaitReadyLine = (stream: Stream.Stream<Uint8Array, unknown>, ready: Deferred.Deferred<void>) =>
+  Effect.suspend(() => {
+    const decoder = new TextDecoder()
+    let line = ""
+    const take = (chunk: Uint8Array) => {
+      for (const char of decoder.decode(chunk, { stream: true })) {
+        if (char !== "\n") {
+          if (line.length < maxNotifyLine) line += char
+        } else {
+          if (line.replace(/\r$/, "") === readyLine) Deferred.doneUnsafe(ready, Effect.void)
+          line = ""
+        }
+      }
+    }
+    return stream.pipe(Stream.runForEach((chunk) => Effect.sync(() => take(chunk))), Effect.ignore)
+  })
+
 // Node resolves the module against the child's working directory; check the same file.
 const modulePath = (spec: ForkSpec): string => NodePath.resolve(spec.cwd ?? process.cwd(), spec.module)
 
 const commandOf = (spec: Spec, budget: Duration.Duration | undefined): ChildProcess.Command => {
   const stdio = spec.stdio ?? "inherit"
   const output = stdio === "prefixed" ? "pipe" : stdio
-  const lifeline = spec.lifeline ?? true
+  const lifeline = (spec.lifeline ?? true) || spec.readiness === "notify"
   const options: ChildProcess.CommandOptions = {
     cwd: spec.cwd,
     env: {
@@ -216,7 +255,8 @@ const commandOf = (spec: Spec, budget: Duration.Duration | undefined): ChildProc
       ...spec.env,
       ...(lifeline ? { [lifelineVariable]: String(lifelineFd) } : {})
     },
-    ...(lifeline ? { additionalFds: { [`fd${lifelineFd}`]: { type: "input" } } } : {}),
+    // Both ways: the child's EOF means the parent is gone; what the child writes is its readiness.
+    ...(lifeline ? { additionalFds: { [`fd${lifelineFd}`]: { type: "duplex" } } } : {}),
     extendEnv: true,
     detached: true,
     stdin: "ignore",
@@ -271,6 +311,12 @@ export const make = (spec: Spec): Effect.Effect<
   Child,
   ChildSpawnError,
   Scope.Scope | ChildProcessSpawner | FileSystem.FileSystem | ProcessTree | Output
+> => spec.afterReady ? Member.afterReady(spawn(spec)) : spawn(spec)
+
+const spawn = (spec: Spec): Effect.Effect<
+  Child,
+  ChildSpawnError,
+  Scope.Scope | ChildProcessSpawner | FileSystem.FileSystem | ProcessTree | Output
 > =>
   Effect.uninterruptible(Effect.gen(function*() {
     const spawner = yield* ChildProcessSpawner
@@ -300,6 +346,12 @@ export const make = (spec: Spec): Effect.Effect<
     const exit = yield* Deferred.make<Member.End>()
     const ended = yield* Deferred.make<void>()
     const forced = yield* Deferred.make<void>()
+    const ready = yield* Deferred.make<void>()
+    if (spec.readiness === "notify") {
+      yield* awaitReadyLine(handle.getOutputFd(lifelineFd), ready).pipe(Effect.forkDetach)
+    } else {
+      yield* Deferred.succeed(ready, undefined)
+    }
     // Descendants outside the group, found while an ancestor still lived.
     const escapees = new Map<number, ProcessInfo>()
 
@@ -382,6 +434,8 @@ export const make = (spec: Spec): Effect.Effect<
       stopSignal,
       exit,
       ended,
+      ready,
+      startTimeout: spec.readiness === "notify" ? spec.startTimeout ?? defaultStartTimeout : undefined,
       // Traced first: a leader that dies at once on its stop signal leaves its escapees
       // reparented, and so untraceable. SIGCONT after the stop signal, as systemd does, so a
       // stopped child can act on it.

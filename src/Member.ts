@@ -13,6 +13,7 @@
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Os from "node:os"
@@ -74,13 +75,17 @@ export interface Member {
   /** Completes when everything of the member is gone (a process: its group and its output too). */
   readonly ended: Effect.Effect<void>
   readonly hasEnded: Effect.Effect<boolean>
+  /** Completes when the member can do its work (a child that notified READY=1, a bound server). */
+  readonly ready: Effect.Effect<void>
+  /** How long the member may take to be ready before its start counts as failed; none when undefined. */
+  readonly startTimeout: Duration.Duration | undefined
 }
 
 /**
  * Builds a member from what stopping it means. `requestStop` is made
  * idempotent and skipped once the member has ended; `force` is skipped once
  * it has ended. `onStopRequest` and `onForce` must not block. `ended`
- * defaults to `exit`.
+ * defaults to `exit`; without `ready` the member is ready as soon as it is made.
  *
  * @since 0.1.0
  * @category constructors
@@ -92,6 +97,8 @@ export const make = (options: {
   readonly stopSignal?: string | undefined
   readonly exit: Deferred.Deferred<End>
   readonly ended?: Deferred.Deferred<void> | undefined
+  readonly ready?: Deferred.Deferred<void> | undefined
+  readonly startTimeout?: Duration.Input | undefined
   readonly onStopRequest: Effect.Effect<void>
   readonly onForce: Effect.Effect<void>
 }): Member => {
@@ -117,7 +124,9 @@ export const make = (options: {
       onSome: Effect.asSome
     })),
     ended: options.ended === undefined ? Effect.asVoid(Deferred.await(options.exit)) : Deferred.await(options.ended),
-    hasEnded: Effect.sync(isEnded)
+    hasEnded: Effect.sync(isEnded),
+    ready: options.ready === undefined ? Effect.void : Deferred.await(options.ready),
+    startTimeout: options.startTimeout === undefined ? undefined : Duration.fromInputUnsafe(options.startTimeout)
   }
 }
 
@@ -147,6 +156,34 @@ export const register = (member: Member): Effect.Effect<void> =>
   Effect.gen(function*() {
     const registry = yield* CurrentRegistry
     yield* registry(member)
+  })
+
+/**
+ * Completes once every member started before this one is ready; a
+ * supervisor provides it while it starts members. Outside a supervisor it
+ * completes at once.
+ *
+ * @since 0.2.0
+ * @category references
+ */
+export const CurrentPredecessorsReady = Context.Reference<Effect.Effect<void>>(
+  "effect-supervise/Member/CurrentPredecessorsReady",
+  { defaultValue: () => Effect.void }
+)
+
+/**
+ * Starts a member only once every member started before it is ready (say,
+ * the API workers after the migrations child); members without it start at
+ * once, one after the other. The wait can be cut short like the rest of the
+ * start-up, by a signal or a member's end.
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const afterReady = <A, E, R>(acquire: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.gen(function*() {
+    yield* yield* CurrentPredecessorsReady
+    return yield* acquire
   })
 
 /**

@@ -28,6 +28,13 @@ export type Outcome = Data.TaggedEnum<{
   Interrupted: {}
   /** A member failed to start; the ones started before it were drained. */
   StartFailed: { readonly error: string }
+  /** A member was not ready within its start timeout. */
+  NotReady: {
+    readonly name: string
+    readonly kind: string
+    readonly pid: number | undefined
+    readonly timeoutMillis: number
+  }
 }>
 
 /**
@@ -85,7 +92,7 @@ export type ForcedBy = "budget" | "second-signal"
  * The judgement of a supervision, from which the exit code follows:
  * - `drained`: a signal, every member stopped cleanly within the budget (exit 0);
  * - `member-exited`: a member ended on its own (exit 1);
- * - `start-failed`: a member could not start (exit 1);
+ * - `start-failed`: a member could not start, or was not ready in time (exit 1);
  * - `drain-failed`: a member's stop was not clean: a non-zero exit, death by another signal (exit 1);
  * - `forced`: something had to be forced, at the budget or on a second signal (exit 124).
  *
@@ -116,6 +123,8 @@ export const exitCodes: Record<Verdict, number> = {
 export interface ShutdownReport {
   readonly outcome: Outcome
   readonly members: ReadonlyArray<MemberReport>
+  /** How long the members kept serving, not ready any more, before the stop requests (the drain delay). */
+  readonly delayMillis: number
   /** From the stop requests to every member ended. */
   readonly drainMillis: number
   readonly budgetMillis: number
@@ -130,7 +139,7 @@ export interface ShutdownReport {
  * @category constructors
  */
 export const verdictOf = (report: Omit<ShutdownReport, "verdict">): Verdict =>
-  report.outcome._tag === "StartFailed"
+  report.outcome._tag === "StartFailed" || report.outcome._tag === "NotReady"
     ? "start-failed"
     : report.outcome._tag === "MemberExited"
     ? "member-exited"
@@ -156,7 +165,9 @@ export const formatOutcome: (outcome: Outcome) => string = Outcome.$match({
       end._tag === "Exited" ? (end.signal === null ? `with code ${end.code}` : `by signal ${end.signal}`) : `(${Member.formatEnd(end)})`
     }`,
   Interrupted: () => "interrupted, shutting down",
-  StartFailed: ({ error }) => `start failed: ${error}`
+  StartFailed: ({ error }) => `start failed: ${error}`,
+  NotReady: ({ kind, name, pid, timeoutMillis }) =>
+    `start failed: ${describeMember(kind, name, pid)} was not ready within ${timeoutMillis} ms`
 })
 
 const formatFate: (end: MemberEnd) => string = MemberEnd.$match({
@@ -166,12 +177,13 @@ const formatFate: (end: MemberEnd) => string = MemberEnd.$match({
 })
 
 const formatVerdict = (report: ShutdownReport): string => {
+  const delay = report.delayMillis > 0 ? `kept serving ${report.delayMillis} ms (drain delay), then ` : ""
   if (!report.budgetHeld) {
-    return `drained in ${report.drainMillis} ms; forced by ${
+    return `${delay}drained in ${report.drainMillis} ms; forced by ${
       report.forcedBy === "second-signal" ? "a second signal" : `the ${report.budgetMillis} ms budget`
     }`
   }
-  const within = `drained in ${report.drainMillis} ms, within the ${report.budgetMillis} ms budget`
+  const within = `${delay}drained in ${report.drainMillis} ms, within the ${report.budgetMillis} ms budget`
   const unclean = report.members.filter((member) => !member.clean).length
   return report.verdict === "drain-failed"
     ? `${within}, but ${unclean === 1 ? "1 member" : `${unclean} members`} did not stop cleanly`

@@ -23,7 +23,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
 import * as Net from "node:net"
-import type { Readable } from "node:stream"
+import type { Readable, Writable } from "node:stream"
 import { budgetVariable, lifelineVariable } from "./internal/childEnvironment.ts"
 import { flushStdio } from "./internal/flushStdio.ts"
 
@@ -171,7 +171,8 @@ export const openLifeline = (fd: string): Effect.Effect<Readable, LifelineError>
     try: () => {
       const number = Number(fd)
       if (!Number.isInteger(number) || number < 0) throw new Error("not an fd number")
-      return new Net.Socket({ fd: number, readable: true, writable: false })
+      // Writable too: the child tells its readiness on it (notifyReady).
+      return new Net.Socket({ fd: number, readable: true, writable: true, allowHalfOpen: true })
     },
     catch: (cause) => new LifelineError({ fd, cause })
   })
@@ -198,12 +199,35 @@ export const awaitParentGone = (stream: Readable): Effect.Effect<StopReason> =>
     Effect.ensuring(Effect.sync(() => stream.destroy()))
   )
 
+// Where notifyReady writes: the lifeline of the run in progress, if it can be written to.
+let notifier: ((line: string) => void) | undefined
+
 const lifelineOf = (options: Options, env: Record<string, string | undefined>) => {
   const lifeline = options.lifeline ?? env[lifelineVariable]
   if (lifeline === undefined || lifeline === false) return Effect.succeed(Effect.never)
-  const stream = typeof lifeline === "object" ? Effect.succeed(lifeline) : openLifeline(String(lifeline))
-  return Effect.map(stream, awaitParentGone)
+  const stream: Effect.Effect<Readable, LifelineError> = typeof lifeline === "object"
+    ? Effect.succeed(lifeline)
+    : openLifeline(String(lifeline))
+  return Effect.map(stream, (stream) => {
+    const writable = stream as Readable & Partial<Pick<Writable, "write" | "writable">>
+    notifier = typeof writable.write === "function"
+      // A destroyed stream's write fails with an error event nobody listens to any more.
+      ? (line) => void (stream.destroyed || writable.writable === false ? undefined : writable.write!(line))
+      : undefined
+    return awaitParentGone(stream)
+  })
 }
+
+/**
+ * Tells the supervisor this child is ready (for a child started with
+ * `readiness: "notify"`): writes `READY=1` on the lifeline, as sd_notify
+ * does. Outside a supervisor, or before `run` has opened the lifeline, it
+ * does nothing.
+ *
+ * @since 0.2.0
+ * @category readiness
+ */
+export const notifyReady: Effect.Effect<void> = Effect.sync(() => notifier?.("READY=1\n"))
 
 const drainTimeoutOf = (options: Options, env: Record<string, string | undefined>): Duration.Duration => {
   if (options.drainTimeout !== undefined) return Duration.fromInputUnsafe(options.drainTimeout)

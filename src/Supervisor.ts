@@ -33,7 +33,7 @@ import {
 } from "./ShutdownReport.ts"
 import { ShutdownSignal } from "./ShutdownSignal.ts"
 import { type ExitReason, SupervisorMetrics } from "./SupervisorMetrics.ts"
-import { SupervisorState } from "./SupervisorState.ts"
+import { type Phase, SupervisorState } from "./SupervisorState.ts"
 
 /**
  * @since 0.1.0
@@ -46,6 +46,12 @@ export interface Options<E1, R1, E2, R2> {
   readonly servers?: ReadonlyArray<Effect.Effect<Member.Member, E2, R2>> | undefined
   /** The one graceful-shutdown budget shared by every member's drain. */
   readonly budget: Duration.Input
+  /**
+   * After a signal, how long the members keep serving, not ready any more, before their stop
+   * requests: the time a load balancer takes to stop sending requests (Kubernetes' endpoints lag
+   * behind SIGTERM). It comes out of the budget, so it must be shorter. Default 0.
+   */
+  readonly drainDelay?: Duration.Input | undefined
 }
 
 /**
@@ -60,6 +66,23 @@ export class MemberExitedError extends Data.TaggedError("MemberExitedError")<{
 }> {
   override readonly [Runtime.errorExitCode] = exitCodes["member-exited"]
   // The supervisor has logged the exit and the drain already.
+  override readonly [Runtime.errorReported] = false
+  override get message(): string {
+    return formatOutcome(this.report.outcome)
+  }
+}
+
+/**
+ * A member was not ready within its start timeout (or could not start): the
+ * supervision drained what had started. Exit code 1.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class StartFailedError extends Data.TaggedError("StartFailedError")<{
+  readonly report: ShutdownReport
+}> {
+  override readonly [Runtime.errorExitCode] = exitCodes["start-failed"]
   override readonly [Runtime.errorReported] = false
   override get message(): string {
     return formatOutcome(this.report.outcome)
@@ -107,6 +130,21 @@ interface Tracked {
   readonly member: Member.Member
   stopRequested: boolean
   forced: boolean
+  ready: boolean
+}
+
+// What starting, racing and draining share.
+interface Supervision {
+  readonly scope: Scope.Scope
+  readonly budget: Duration.Duration
+  readonly tracked: Array<Tracked>
+  // One per member: counts its exit in the metrics, and reports it as the outcome if it came first.
+  readonly watchers: Map<Tracked, Fiber.Fiber<void>>
+  // One per member until it is ready: counts it, or reports it not ready in time.
+  readonly readiness: Array<Fiber.Fiber<void>>
+  readonly first: Deferred.Deferred<Outcome>
+  // Any member's end, even after the outcome: it cuts the drain delay short.
+  readonly anyEnd: Deferred.Deferred<void>
 }
 
 const exitReason = (tracked: Tracked): ExitReason =>
@@ -124,6 +162,9 @@ const guarded = (tracked: Tracked, what: string, effect: Effect.Effect<void>) =>
     (cause) => Effect.logError(`${tracked.member.kind} ${tracked.member.name}: ${what} failed`, Cause.pretty(cause))
   )
 
+const allReady = (tracked: ReadonlyArray<Tracked>) =>
+  Effect.forEach(tracked, (entry) => entry.member.ready, { concurrency: "unbounded", discard: true })
+
 /**
  * Starts one member and tracks it. The acquisition may be interrupted as the
  * member itself allows. A member that announced itself (`Member.register`, as
@@ -132,23 +173,13 @@ const guarded = (tracked: Tracked, what: string, effect: Effect.Effect<void>) =>
  * as the outcome is decided is drained and reported like the others. Its exit
  * is watched from then on.
  */
-const startOne = <E, R>(
-  acquire: Effect.Effect<Member.Member, E, R>,
-  context: {
-    readonly scope: Scope.Scope
-    readonly budget: Duration.Duration
-    readonly tracked: Array<Tracked>
-    // One per member: counts its exit in the metrics, and reports it as the outcome if it came first.
-    readonly watchers: Map<Tracked, Fiber.Fiber<void>>
-    readonly first: Deferred.Deferred<Outcome>
-  }
-) =>
+const startOne = <E, R>(acquire: Effect.Effect<Member.Member, E, R>, context: Supervision) =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       const metrics = yield* SupervisorMetrics
       const track = (member: Member.Member) =>
         Effect.gen(function*() {
-          const entry: Tracked = { member, stopRequested: false, forced: false }
+          const entry: Tracked = { member, stopRequested: false, forced: false, ready: false }
           context.tracked.push(entry)
           const isChild = Child.isChild(member)
           if (isChild) yield* metrics.childStarted(member.name)
@@ -156,6 +187,8 @@ const startOne = <E, R>(
             Effect.gen(function*() {
               const end = yield* member.exit
               if (isChild) yield* metrics.childExited(member.name, exitReason(entry))
+              if (isChild && entry.ready) yield* metrics.childrenReadyChanged(-1)
+              yield* Deferred.succeed(context.anyEnd, undefined)
               // Only the first event is the outcome; an end after a stop request is just the drain.
               if (!entry.stopRequested) {
                 yield* Deferred.succeed(
@@ -167,14 +200,39 @@ const startOne = <E, R>(
             { startImmediately: true }
           )
           context.watchers.set(entry, watcher)
+          const timeout = member.startTimeout
+          const ready = yield* Effect.forkDetach(
+            Effect.gen(function*() {
+              const inTime = timeout === undefined
+                ? yield* Effect.asSome(member.ready)
+                : yield* Effect.timeoutOption(member.ready, timeout)
+              if (Option.isNone(inTime)) {
+                const timeoutMillis = Duration.toMillis(timeout!)
+                yield* Deferred.succeed(
+                  context.first,
+                  Outcome.NotReady({ name: member.name, kind: member.kind, pid: member.pid, timeoutMillis })
+                )
+                return
+              }
+              // A member that has ended is not counted ready, whatever it said before.
+              if (Option.isSome(yield* member.pollExit)) return
+              entry.ready = true
+              if (isChild) yield* metrics.childrenReadyChanged(1)
+            }),
+            { startImmediately: true }
+          )
+          context.readiness.push(ready)
         })
       let announced: Member.Member | undefined
       const memberScope = yield* Scope.fork(context.scope, "sequential")
+      // What was started before this member, for those that start only once it is all ready.
+      const predecessors = [...context.tracked]
       const acquired = yield* Effect.exit(restore(acquire).pipe(
         Scope.provide(memberScope),
         // Children learn the budget, to bound their own drain should this supervisor die.
         Effect.provideService(Child.CurrentBudget, context.budget),
-        Effect.provideService(Member.CurrentRegistry, (member) => Effect.sync(() => void (announced = member)))
+        Effect.provideService(Member.CurrentRegistry, (member) => Effect.sync(() => void (announced = member))),
+        Effect.provideService(Member.CurrentPredecessorsReady, allReady(predecessors))
       ))
       if (Exit.isSuccess(acquired)) return yield* track(acquired.value)
       // Announced, then interrupted: it exists, so it is drained with the others, its scope closed with theirs.
@@ -189,10 +247,7 @@ const startOne = <E, R>(
  * decided. It yields to the event loop after each, so a signal is seen
  * between two spawns, not after the last.
  */
-const startAll = <E, R>(
-  members: ReadonlyArray<Effect.Effect<Member.Member, E, R>>,
-  context: Parameters<typeof startOne>[1]
-) =>
+const startAll = <E, R>(members: ReadonlyArray<Effect.Effect<Member.Member, E, R>>, context: Supervision) =>
   Effect.gen(function*() {
     for (const acquire of members) {
       if (Deferred.isDoneUnsafe(context.first)) return
@@ -251,16 +306,33 @@ const awaitWithinBudget = (
 const forceWait = Duration.seconds(1)
 
 /**
- * Stop requests to every member at once, one shared budget for all of them,
- * then force whatever is still running.
+ * After a signal, the members keep serving for the drain delay, not ready any
+ * more, so that the load balancer stops sending them requests before they stop
+ * taking them. A second signal, or any member's end, cuts it short. Returns how
+ * long it waited; it comes out of the budget.
  */
-const drain = (
-  tracked: ReadonlyArray<Tracked>,
-  watchers: ReadonlyMap<Tracked, Fiber.Fiber<void>>,
-  budget: Duration.Duration,
-  outcome: Outcome
-) =>
+const delayStopRequests = (outcome: Outcome, drainDelay: Duration.Duration, anyEnd: Deferred.Deferred<void>) =>
   Effect.gen(function*() {
+    if (outcome._tag !== "Signalled" || Duration.isZero(drainDelay)) return 0
+    const signals = yield* ShutdownSignal
+    const startedAt = yield* Clock.currentTimeMillis
+    yield* Effect.logInfo(
+      `received ${outcome.signal}: not ready any more; the members keep serving ${
+        Duration.toMillis(drainDelay)
+      } ms before their stop requests (drain delay)`
+    )
+    yield* Effect.raceAll([Effect.sleep(drainDelay), signals.awaitSecond, Deferred.await(anyEnd)])
+    return yield* elapsedSince(startedAt)
+  })
+
+/**
+ * Stop requests to every member at once, one shared budget for all of them
+ * (less the drain delay already spent), then force whatever is still running.
+ */
+const drain = (context: Supervision, outcome: Outcome, delayMillis: number) =>
+  Effect.gen(function*() {
+    const { tracked, watchers } = context
+    const budget = Duration.millis(Duration.toMillis(context.budget) - delayMillis)
     const metrics = yield* SupervisorMetrics
     const startedAt = yield* Clock.currentTimeMillis
     const exitedBefore = new Set<Tracked>()
@@ -314,8 +386,9 @@ const drain = (
     const unjudged = {
       outcome,
       members,
+      delayMillis,
       drainMillis,
-      budgetMillis: Duration.toMillis(budget),
+      budgetMillis: Duration.toMillis(context.budget),
       budgetHeld: stragglers.length === 0,
       forcedBy: stragglers.length === 0 ? undefined : forcedBy
     }
@@ -341,32 +414,47 @@ const superviseWith = <E1, R1, E2, R2, A, E3>(
 ) =>
   Effect.gen(function*() {
     const budget = yield* Budget.make(options.budget)
+    const drainDelay = yield* Budget.makeDrainDelay(options.drainDelay ?? 0, budget)
     const signals = yield* ShutdownSignal
     const output = yield* Output
     const state = yield* SupervisorState
+    const metrics = yield* SupervisorMetrics
+    const enter = (phase: Phase) => Effect.andThen(state.enter(phase), metrics.phaseEntered(phase))
     return yield* Effect.uninterruptibleMask((restore) =>
       Effect.acquireUseRelease(
         Scope.make("parallel"),
         (scope) =>
           Effect.gen(function*() {
-            const tracked: Array<Tracked> = []
-            const watchers = new Map<Tracked, Fiber.Fiber<void>>()
-            const first = yield* Deferred.make<Outcome>()
+            const context: Supervision = {
+              scope,
+              budget,
+              tracked: [],
+              watchers: new Map(),
+              readiness: [],
+              first: yield* Deferred.make<Outcome>(),
+              anyEnd: yield* Deferred.make<void>()
+            }
+            const startedAt = yield* Clock.currentTimeMillis
+            yield* metrics.phaseEntered("starting")
             const signalled = yield* Effect.forkDetach(
-              Effect.flatMap(signals.await, (signal) => Deferred.succeed(first, Outcome.Signalled({ signal }))),
+              Effect.flatMap(signals.await, (signal) => Deferred.succeed(context.first, Outcome.Signalled({ signal }))),
               { startImmediately: true }
             )
             const members: ReadonlyArray<Effect.Effect<Member.Member, E1 | E2, R1 | R2>> = [
               ...options.children,
               ...(options.servers ?? [])
             ]
-            // The race: the first signal, or the first member to end, even while the others start.
+            // The race: the first signal, or the first member to end or miss its start timeout, even
+            // while the others start or get ready.
+            const ready = Effect.gen(function*() {
+              yield* startAll(members, context)
+              yield* allReady(context.tracked)
+              yield* metrics.startupObserved(yield* elapsedSince(startedAt))
+              yield* enter("ready")
+            })
             const started = yield* Effect.exit(restore(Effect.raceFirst(
-              startAll(members, { scope, budget, tracked, watchers, first }).pipe(
-                Effect.andThen(state.enter("ready")),
-                Effect.andThen(Deferred.await(first))
-              ),
-              Deferred.await(first)
+              Effect.andThen(ready, Deferred.await(context.first)),
+              Deferred.await(context.first)
             )))
             const outcome: Outcome = Exit.isSuccess(started)
               ? started.value
@@ -374,11 +462,14 @@ const superviseWith = <E1, R1, E2, R2, A, E3>(
               ? yield* outcomeOfInterruption
               : Outcome.StartFailed({ error: messageOf(Cause.squash(started.cause)) })
             // Ends after this are part of the drain, not the outcome.
-            yield* Deferred.succeed(first, outcome)
+            yield* Deferred.succeed(context.first, outcome)
             yield* Fiber.interrupt(signalled)
-            yield* state.enter("draining")
-            const report = yield* drain(tracked, watchers, budget, outcome)
+            yield* Fiber.interruptAll(context.readiness)
+            yield* enter("draining")
+            const delayMillis = yield* delayStopRequests(outcome, drainDelay, context.anyEnd)
+            const report = yield* drain(context, outcome, delayMillis)
             yield* state.stop(report)
+            yield* metrics.phaseEntered("stopped")
             yield* Effect.timeoutOption(output.flush, flushTimeout)
             if (Exit.isFailure(started) && !Cause.hasInterruptsOnly(started.cause)) {
               return yield* Effect.failCause(started.cause)
@@ -415,11 +506,12 @@ export const supervise = <E1, R1, E2 = never, R2 = never>(
  */
 export const check = (
   report: ShutdownReport
-): Effect.Effect<ShutdownReport, MemberExitedError | BudgetExceededError | DrainFailedError> => {
+): Effect.Effect<ShutdownReport, MemberExitedError | StartFailedError | BudgetExceededError | DrainFailedError> => {
   switch (report.verdict) {
     case "member-exited":
-    case "start-failed":
       return Effect.fail(new MemberExitedError({ report }))
+    case "start-failed":
+      return Effect.fail(new StartFailedError({ report }))
     case "forced":
       return Effect.fail(new BudgetExceededError({ report }))
     case "drain-failed":

@@ -8,6 +8,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Prometheus from "prom-client"
+import type { Phase } from "./SupervisorState.ts"
 
 /**
  * How a child's exit relates to the supervisor: it exited on its own, after
@@ -29,6 +30,12 @@ export interface Service {
   readonly drainObserved: (millis: number) => Effect.Effect<void>
   /** Bytes of forwarded output dropped because the parent's stdout or stderr is broken. */
   readonly outputDropped: (target: "stdout" | "stderr", bytes: number) => Effect.Effect<void>
+  /** A child became ready (+1), or a ready child exited (-1). */
+  readonly childrenReadyChanged: (delta: number) => Effect.Effect<void>
+  /** From the start to every member ready. */
+  readonly startupObserved: (millis: number) => Effect.Effect<void>
+  /** The supervision entered `phase`. */
+  readonly phaseEntered: (phase: Phase) => Effect.Effect<void>
 }
 
 /**
@@ -49,8 +56,13 @@ export const names = {
   childrenAlive: "supervised_children_alive",
   childExits: "supervised_child_exits_total",
   drainDuration: "supervisor_drain_duration_seconds",
-  outputDropped: "supervisor_output_dropped_bytes_total"
+  outputDropped: "supervisor_output_dropped_bytes_total",
+  childrenReady: "supervised_children_ready",
+  startupDuration: "supervisor_startup_duration_seconds",
+  state: "supervisor_state"
 } as const
+
+const phases: ReadonlyArray<Phase> = ["starting", "ready", "draining", "stopped"]
 
 const existing = <M>(registry: Prometheus.Registry, name: string): M | undefined =>
   registry.getSingleMetric(name) as M | undefined
@@ -88,6 +100,23 @@ export const make = (registry: Prometheus.Registry): Service => {
       labelNames: ["stream"],
       registers: [registry]
     })
+  const ready = existing<Prometheus.Gauge>(registry, names.childrenReady) ?? new Prometheus.Gauge({
+    name: names.childrenReady,
+    help: "Supervised child processes alive and ready (spawned, or READY=1 received).",
+    registers: [registry]
+  })
+  const startup = existing<Prometheus.Histogram>(registry, names.startupDuration) ?? new Prometheus.Histogram({
+    name: names.startupDuration,
+    help: "Time from the start of the supervision to every member ready.",
+    buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [registry]
+  })
+  const state = existing<Prometheus.Gauge<"state">>(registry, names.state) ?? new Prometheus.Gauge({
+    name: names.state,
+    help: "The supervision's phase: 1 for the current one (starting, ready, draining, stopped), 0 for the others.",
+    labelNames: ["state"],
+    registers: [registry]
+  })
   return SupervisorMetrics.of({
     registry,
     childStarted: () => Effect.sync(() => alive.inc()),
@@ -97,7 +126,10 @@ export const make = (registry: Prometheus.Registry): Service => {
         exits.inc({ child: name, reason })
       }),
     drainObserved: (millis) => Effect.sync(() => drain.observe(millis / 1000)),
-    outputDropped: (stream, bytes) => Effect.sync(() => dropped.inc({ stream }, bytes))
+    outputDropped: (stream, bytes) => Effect.sync(() => dropped.inc({ stream }, bytes)),
+    childrenReadyChanged: (delta) => Effect.sync(() => ready.inc(delta)),
+    startupObserved: (millis) => Effect.sync(() => startup.observe(millis / 1000)),
+    phaseEntered: (phase) => Effect.sync(() => phases.forEach((each) => state.set({ state: each }, each === phase ? 1 : 0)))
   })
 }
 

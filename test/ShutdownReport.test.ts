@@ -11,7 +11,7 @@ const report = (overrides: Partial<ShutdownReport>): ShutdownReport => ({
     { name: "worker", kind: "child", pid: 42, end: MemberEnd.AlreadyExited(), exit: exited(0), clean: true },
     { name: "admin", kind: "server", pid: undefined, end: MemberEnd.Forced({ millis: 5000 }), exit: Member.End.Closed(), clean: false }
   ],
-  drainMillis: 5003,
+  delayMillis: 0, drainMillis: 5003,
   budgetMillis: 5000,
   budgetHeld: false,
   forcedBy: "budget",
@@ -35,7 +35,7 @@ describe("ShutdownReport.format", () => {
   it("describes each outcome and a drain that held or was cut short by a second signal", () => {
     const firstLine = (overrides: Partial<ShutdownReport>) => format(report(overrides)).split("\n")[0]
     assert.strictEqual(
-      firstLine({ outcome: Outcome.MemberExited({ name: "api-2", kind: "child", pid: 7, end: exited(null, "SIGKILL") }), budgetHeld: true, drainMillis: 40 }),
+      firstLine({ outcome: Outcome.MemberExited({ name: "api-2", kind: "child", pid: 7, end: exited(null, "SIGKILL") }), budgetHeld: true, delayMillis: 0, drainMillis: 40 }),
       "shutdown: child api-2 (pid 7) exited on its own by signal SIGKILL; drained in 40 ms, within the 5000 ms budget"
     )
     assert.strictEqual(
@@ -57,7 +57,7 @@ describe("ShutdownReport: verdicts", () => {
   const members = (clean: boolean): ShutdownReport["members"] => [
     { name: "api", kind: "child", pid: 1, end: MemberEnd.Stopped({ millis: 5 }), exit: exited(clean ? 0 : 3), clean }
   ]
-  const held = { drainMillis: 5, budgetMillis: 5000, budgetHeld: true, forcedBy: undefined }
+  const held = { delayMillis: 0, drainMillis: 5, budgetMillis: 5000, budgetHeld: true, forcedBy: undefined }
 
   it("judges the outcome first, then force, then how the members stopped", () => {
     const signalled = Outcome.Signalled({ signal: "SIGTERM" })

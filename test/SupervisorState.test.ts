@@ -8,7 +8,7 @@ import * as SupervisorState from "../src/SupervisorState.ts"
 const report: ShutdownReport.ShutdownReport = {
   outcome: ShutdownReport.Outcome.Signalled({ signal: "SIGTERM" }),
   members: [],
-  drainMillis: 12,
+  delayMillis: 0, drainMillis: 12,
   budgetMillis: 10_000,
   budgetHeld: true,
   forcedBy: undefined,
