@@ -71,6 +71,8 @@ export interface Script extends Behaviour {
   /** Chunks written to stdout / stderr at start; the pipes close when every process holding them is gone. */
   readonly stdout?: ReadonlyArray<string | Uint8Array> | undefined
   readonly stderr?: ReadonlyArray<string | Uint8Array> | undefined
+  /** Writes `READY=1` on its lifeline (fd 3) this long after it started. */
+  readonly readyAfter?: Duration.Input | undefined
 }
 
 /**
@@ -391,7 +393,13 @@ export const layer = (
         stderr: output(script.stderr, tree.outputClosed),
         all: Stream.empty,
         getInputFd: constant(Sink.drain),
-        getOutputFd: constant(Stream.empty),
+        getOutputFd: (fd) =>
+          fd === 3 && script.readyAfter !== undefined
+            ? Stream.concat(
+              Stream.fromEffect(Effect.as(Effect.sleep(script.readyAfter), new TextEncoder().encode("READY=1\n"))),
+              Stream.drain(Stream.fromEffect(Deferred.await(leader.exited)))
+            )
+            : Stream.drain(Stream.fromEffect(Deferred.await(leader.exited))),
         unref: Effect.succeed(Effect.void)
       })
     })
