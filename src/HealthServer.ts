@@ -104,11 +104,14 @@ export const make = (
             return reply(response, 200, `ok: ${phase}\n`)
           case "/readyz":
             return reply(response, phase === "ready" ? 200 : 503, `${phase === "ready" ? "ready" : `not ready: ${phase}`}\n`)
-          case "/metrics":
-            return void metrics.registry.metrics().then(
-              (body) => reply(response, 200, body, metrics.registry.contentType),
+          case "/metrics": {
+            const registry = metrics.registry
+            if (registry === undefined) return reply(response, 404, "no metrics kept\n")
+            return void registry.metrics().then(
+              (body) => reply(response, 200, body, registry.contentType),
               (error: Error) => reply(response, 500, `${error.message}\n`)
             )
+          }
           default:
             return reply(response, 404, "not found; try /livez, /readyz or /metrics\n")
         }

@@ -1,13 +1,15 @@
 /**
  * Prometheus metrics of the supervisor, kept in a prom-client `Registry` the
  * caller chooses. Updated on events (start, exit, drain), never by polling.
+ * prom-client itself is loaded only when a metrics layer is built, so a
+ * supervisor without metrics (`layerNoop`) does not pay for it.
  *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Prometheus from "prom-client"
+import type * as Prometheus from "prom-client"
 import type { Phase } from "./SupervisorState.ts"
 
 /**
@@ -24,7 +26,8 @@ export type ExitReason = "unexpected" | "stopped" | "forced"
  * @category models
  */
 export interface Service {
-  readonly registry: Prometheus.Registry
+  /** Where the metrics are; `undefined` for {@link layerNoop}. */
+  readonly registry: Prometheus.Registry | undefined
   readonly childStarted: (name: string) => Effect.Effect<void>
   readonly childExited: (name: string, reason: ExitReason) => Effect.Effect<void>
   readonly drainObserved: (millis: number) => Effect.Effect<void>
@@ -74,7 +77,10 @@ const existing = <M>(registry: Prometheus.Registry, name: string): M | undefined
  * @since 0.1.0
  * @category constructors
  */
-export const make = (registry: Prometheus.Registry): Service => {
+export const make = (registry?: Prometheus.Registry | undefined): Effect.Effect<Service> =>
+  Effect.map(Effect.promise(() => import("prom-client")), (prometheus) => makeWith(prometheus, registry ?? prometheus.register))
+
+const makeWith = (Prometheus: typeof import("prom-client"), registry: Prometheus.Registry): Service => {
   const alive = existing<Prometheus.Gauge>(registry, names.childrenAlive) ?? new Prometheus.Gauge({
     name: names.childrenAlive,
     help: "Supervised child processes currently alive.",
@@ -139,8 +145,8 @@ export const make = (registry: Prometheus.Registry): Service => {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (registry: Prometheus.Registry = Prometheus.register): Layer.Layer<SupervisorMetrics> =>
-  Layer.sync(SupervisorMetrics, () => make(registry))
+export const layer = (registry?: Prometheus.Registry | undefined): Layer.Layer<SupervisorMetrics> =>
+  Layer.effect(SupervisorMetrics, make(registry))
 
 /**
  * Metrics in a fresh registry of their own, so tests do not share counters.
@@ -148,7 +154,27 @@ export const layer = (registry: Prometheus.Registry = Prometheus.register): Laye
  * @since 0.1.0
  * @category layers
  */
-export const layerTest: Layer.Layer<SupervisorMetrics> = Layer.sync(
+export const layerTest: Layer.Layer<SupervisorMetrics> = Layer.effect(
   SupervisorMetrics,
-  () => make(new Prometheus.Registry())
+  Effect.map(Effect.promise(() => import("prom-client")), (prometheus) => makeWith(prometheus, new prometheus.Registry()))
+)
+
+/**
+ * No metrics, and prom-client never loaded: for a supervisor nobody scrapes.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerNoop: Layer.Layer<SupervisorMetrics> = Layer.succeed(
+  SupervisorMetrics,
+  SupervisorMetrics.of({
+    registry: undefined,
+    childStarted: () => Effect.void,
+    childExited: () => Effect.void,
+    drainObserved: () => Effect.void,
+    outputDropped: () => Effect.void,
+    childrenReadyChanged: () => Effect.void,
+    startupObserved: () => Effect.void,
+    phaseEntered: () => Effect.void
+  })
 )

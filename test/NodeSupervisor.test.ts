@@ -24,7 +24,7 @@ describe("NodeSupervisor", () => {
     const listeners = () => [process.listenerCount("SIGTERM"), process.listenerCount("SIGINT")]
     const before = listeners()
     const registry = new Prometheus.Registry()
-    const seen = await new Promise<Prometheus.Registry>((resolve) =>
+    const seen = await new Promise<Prometheus.Registry | undefined>((resolve) =>
       NodeSupervisor.runMain(SupervisorMetrics.use((metrics) => Effect.sync(() => resolve(metrics.registry))), { registry })
     )
     assert.strictEqual(seen, registry)

@@ -15,7 +15,7 @@ const droppedSeries = async (registry: Prometheus.Registry) =>
 describe("SupervisorMetrics.outputDropped", () => {
   it("adds the dropped bytes to supervisor_output_dropped_bytes_total, per stream", async () => {
     const registry = new Prometheus.Registry()
-    const metrics = SupervisorMetrics.make(registry)
+    const metrics = await Effect.runPromise(SupervisorMetrics.make(registry))
     assert.deepStrictEqual(await droppedSeries(registry), [], "no series before anything is dropped")
     Effect.runSync(metrics.outputDropped("stderr", 10))
     Effect.runSync(metrics.outputDropped("stderr", 5))
@@ -29,6 +29,7 @@ describe("SupervisorMetrics.outputDropped", () => {
 
   it("Output.layer counts what it drops once the process's stdout is broken", async () => {
     const registry = new Prometheus.Registry()
+    const metrics = await Effect.runPromise(SupervisorMetrics.make(registry))
     // Stand-ins for a broken stdout (its reader went away) and a working stderr, while the layer is built.
     const brokenStdout = new Writable({ write: (_chunk, _encoding, callback) => callback() })
     brokenStdout.destroy()
@@ -47,7 +48,7 @@ describe("SupervisorMetrics.outputDropped", () => {
         Effect.gen(function*() {
           return yield* Output.Output
         }),
-        Output.layer.pipe(Layer.provide(SupervisorMetrics.layer(registry)))
+        Output.layer.pipe(Layer.provide(Layer.succeed(SupervisorMetrics.SupervisorMetrics, metrics)))
       ))
     } finally {
       out.mockRestore()

@@ -68,10 +68,10 @@ describe("SupervisorMetrics", () => {
     )))
   })
 
-  it("a second supervisor in the same registry reuses the metrics instead of failing to register them", () => {
+  it("a second supervisor in the same registry reuses the metrics instead of failing to register them", async () => {
     const registry = new Prometheus.Registry()
-    const first = SupervisorMetrics.make(registry)
-    const second = SupervisorMetrics.make(registry)
+    const first = await Effect.runPromise(SupervisorMetrics.make(registry))
+    const second = await Effect.runPromise(SupervisorMetrics.make(registry))
     Effect.runSync(first.childStarted("a"))
     Effect.runSync(second.childStarted("b"))
     assert.strictEqual(registry.getMetricsAsArray().length, Object.keys(SupervisorMetrics.names).length)
@@ -86,4 +86,19 @@ describe("SupervisorMetrics", () => {
         Effect.sync(() => assert.strictEqual(metrics.registry, Prometheus.register))
       ).pipe(Effect.provide(SupervisorMetrics.layer()))
     ))
+})
+
+describe("SupervisorMetrics.layerNoop", () => {
+  it.effect("keeps nothing, and has no registry to scrape", () =>
+    Effect.gen(function*() {
+      const metrics = yield* SupervisorMetrics.SupervisorMetrics
+      assert.isUndefined(metrics.registry)
+      yield* metrics.childStarted("a")
+      yield* metrics.childExited("a", "stopped")
+      yield* metrics.drainObserved(5)
+      yield* metrics.outputDropped("stdout", 5)
+      yield* metrics.childrenReadyChanged(1)
+      yield* metrics.startupObserved(5)
+      yield* metrics.phaseEntered("ready")
+    }).pipe(Effect.provide(SupervisorMetrics.layerNoop)))
 })
