@@ -100,6 +100,14 @@ const budgetPattern = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s)?\s*$/
  */
 export const parse = (input: string): Duration.Duration | undefined => parseAtLeast(input, 1)
 
+/**
+ * {@link parse} for a delay, which may be zero.
+ *
+ * @since 0.2.0
+ * @category parsing
+ */
+export const parseDelay = (input: string): Duration.Duration | undefined => parseAtLeast(input, 0)
+
 const parseAtLeast = (input: string, minMillis: number): Duration.Duration | undefined => {
   const match = budgetPattern.exec(input)
   if (match === null) return undefined

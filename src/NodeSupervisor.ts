@@ -51,10 +51,20 @@ export interface Options {
   readonly registry?: Prometheus.Registry | undefined
   /** The signals that start a drain; default `ShutdownSignal.defaultSignals` (TERM, INT, HUP, QUIT). */
   readonly signals?: ReadonlyArray<ShutdownSignal.Signal> | undefined
+  /** `false`: keep no metrics, and do not load prom-client (`SupervisorMetrics.layerNoop`). Default true. */
+  readonly metrics?: boolean | undefined
 }
 
 // The state of the last supervision built by `layer` in this process, for `teardown`.
 let lastState: SupervisorState.Service | undefined
+
+/**
+ * The report of the last supervision {@link layer} ran in this process, once it stopped.
+ *
+ * @since 0.2.0
+ * @category runtime
+ */
+export const lastReport = (): ShutdownReport | undefined => lastState?.reportUnsafe()
 
 /**
  * @since 0.1.0
@@ -66,7 +76,10 @@ export const layer = (options?: Options): Layer.Layer<NodeSupervisorServices> =>
     ProcessTree.layer,
     Layer.effect(SupervisorState.SupervisorState, Effect.tap(SupervisorState.make, (state) => Effect.sync(() => (lastState = state)))),
     ShutdownSignal.layer({ signals: options?.signals }),
-    Layer.provideMerge(Output.layer, SupervisorMetrics.layer(options?.registry))
+    Layer.provideMerge(
+      Output.layer,
+      options?.metrics === false ? SupervisorMetrics.layerNoop : SupervisorMetrics.layer(options?.registry)
+    )
   )
 
 // How long the exit waits for stdout and stderr to be written out: the last lines must get out,
@@ -89,7 +102,7 @@ const flushMillis = 1_000
  */
 export const teardown: Runtime.Teardown = (exit, onExit) =>
   flushStdio(flushMillis, () => {
-    const code = exitCodeOf(exit, lastState?.reportUnsafe())
+    const code = exitCodeOf(exit, lastReport())
     onExit(code)
     process.exit(code)
   })
