@@ -36,7 +36,8 @@ const run = Command.make("run", {
   ),
   procfile: Flag.String("procfile").pipe(Flag.withDescription("read the commands from `name: command` lines"), Flag.optional),
   shell: Flag.Boolean("shell").pipe(
-    Flag.withDescription("run each command with /bin/sh -c; without it, commands are split into arguments, no shell")
+    Flag.withDescription("run each command with /bin/sh -c; without it, commands are split into arguments, no shell"),
+    Flag.withDefault(false)
   ),
   envFile: repeated(Flag.String("env-file").pipe(Flag.withDescription("KEY=value lines added to every process's environment"))),
   scale: repeated(
@@ -68,7 +69,10 @@ const run = Command.make("run", {
     Flag.withDescription("exit with NAME's own exit code, whatever ended the supervision"),
     Flag.optional
   ),
-  noPid1Warning: Flag.Boolean("no-pid1-warning").pipe(Flag.withDescription("do not warn when running as PID 1")),
+  noPid1Warning: Flag.Boolean("no-pid1-warning").pipe(
+    Flag.withDescription("do not warn when running as PID 1"),
+    Flag.withDefault(false)
+  ),
   commands: Argument.String("command").pipe(
     Argument.withDescription("NAME=COMMAND, each quoted, after --: 'api=node api.js --port 8080'"),
     Argument.variadic()

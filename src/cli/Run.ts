@@ -101,7 +101,9 @@ const namedCommands = (options: Options) =>
         usage("no command: give them after --, as 'name=command' (effect-supervise run -- 'api=node api.js'), or --procfile")
       )
     }
-    return yield* orUsage(Formation.parseNamedCommands(options.commands))
+    const named: Array<Formation.NamedCommand> = []
+    for (const text of options.commands) named.push(yield* orUsage(Formation.parseNamedCommand(text)))
+    return named
   })
 
 const environment = (files: ReadonlyArray<string>) =>
@@ -121,12 +123,9 @@ const environment = (files: ReadonlyArray<string>) =>
 const commandOf = (name: string, command: string, shell: boolean) =>
   Effect.gen(function*() {
     if (shell) return { command: "/bin/sh", args: ["-c", command] }
-    if (Words.isShellSyntax(command)) {
-      return yield* Effect.fail(
-        usage(`the command of ${name} uses shell syntax (${command}); add --shell to run it with /bin/sh -c`)
-      )
-    }
-    const words = yield* orUsage(Words.split(command))
+    const split = Words.split(command)
+    if (Result.isFailure(split)) return yield* Effect.fail(usage(`the command of ${name}: ${split.failure.message}`))
+    const words = split.success
     if (!isRunnable(words[0], process.cwd(), process.env.PATH)) {
       return yield* Effect.fail(usage(`the command of ${name} is not found or not executable: ${words[0]}`))
     }
@@ -165,12 +164,14 @@ export const run = (options: Options) =>
       Effect.mapError(() => usage(`--drain-delay ${options.drainDelay} must be shorter than --grace ${options.grace}`))
     )
     const named = yield* namedCommands(options)
-    const scale = yield* orUsage(Formation.parseScales(options.scale))
-    const instances = yield* orUsage(Formation.expand(named, scale, { base: options.port }))
+    const scale = yield* orUsage(Formation.parseScale(options.scale))
+    const instances = yield* orUsage(Formation.make(named, { scale, portBase: options.port }))
     const names = instances.map((instance) => instance.name)
     const types = named.map((entry) => entry.name)
-    const stopSignals = yield* orUsage(Signals.parseStopSignals(options.stopSignals))
-    for (const name of Object.keys(stopSignals.byName)) yield* knownName("stop-signal", name, [...types, ...names])
+    if (names.includes(Prefix.defaultSupervisorName) || types.includes(Prefix.defaultSupervisorName)) {
+      return yield* Effect.fail(usage(`"${Prefix.defaultSupervisorName}" names the supervisor's own lines; give the process another name`))
+    }
+    const stopSignals = yield* orUsage(Signals.parseStopSignals(options.stopSignals, [...types, ...names]))
     for (const name of options.notify) yield* knownName("notify", name, [...types, ...names])
     if (options.exitCodeFrom !== undefined) yield* knownName("exit-code-from", options.exitCodeFrom, names)
     if (options.health !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(options.health)) {
@@ -189,7 +190,7 @@ export const run = (options: Options) =>
         args,
         env: { ...env, ...instance.env },
         stdio: "prefixed",
-        prefix: prefixes.of(instance.name),
+        prefix: prefixes.byName[instance.name],
         stopSignal: stopSignals.byName[instance.name] ?? stopSignals.byName[instance.type] ?? stopSignals.default,
         ...(notify ? { readiness: "notify", startTimeout } : {})
       }))
