@@ -11,6 +11,8 @@ export default defineConfig({
     coverage: {
       provider: "v8",
       include: ["src/**/*.ts"],
+      // Process entry points: run as real processes by the command line's tests, not in-process.
+      exclude: ["src/bin.ts", "src/cli/main.ts", "src/early-signals.ts"],
       reporter: ["text-summary", "text"],
       thresholds: {
         statements: 95,

@@ -29,7 +29,8 @@
 
 /**
  * The signals caught: the default drain signals and every other signal whose
- * default action would end the process (faults such as SIGSEGV excepted).
+ * default action would end the process, but for the faults (SIGSEGV and
+ * such) and SIGPROF, which profilers (`node --cpu-prof`) use themselves.
  *
  * @since 0.2.0
  * @category constants
@@ -42,7 +43,6 @@ export const caught: ReadonlyArray<NodeJS.Signals> = [
   "SIGUSR2",
   "SIGALRM",
   "SIGVTALRM",
-  "SIGPROF",
   "SIGIO",
   "SIGPWR",
   "SIGSTKFLT",

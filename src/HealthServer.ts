@@ -19,7 +19,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
-import * as Http from "node:http"
+import type * as Http from "node:http"
 import type * as Net from "node:net"
 import * as Member from "./Member.ts"
 import { SupervisorMetrics } from "./SupervisorMetrics.ts"
@@ -95,7 +95,10 @@ export const make = (
       const address = spec.address ?? defaultAddress
       const reply = (response: Http.ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8") =>
         response.writeHead(status, { "content-type": type, "cache-control": "no-store" }).end(body)
-      const server = Http.createServer((request, response) => {
+      // Loaded here, not at the top: importing node:http also loads Node's fetch (undici), ~15 ms,
+      // which a supervisor without a health endpoint should not pay at start-up.
+      const { createServer } = yield* Effect.promise(() => import("node:http"))
+      const server = createServer((request, response) => {
         const path = (request.url ?? "/").split("?")[0]
         if (request.method !== "GET" && request.method !== "HEAD") return reply(response, 405, "method not allowed\n")
         const phase = state.phaseUnsafe()
