@@ -44,7 +44,7 @@ describe("the example service", () => {
     }
   })
 
-  it("2. SIGTERM with a slow RPC in flight and a job running: both complete, nothing lost, exit 0 within budget", async () => {
+  it("2. SIGTERM with a 30 s long poll open and a job running: the poll is answered at once, the job completes, nothing lost, exit 0", async () => {
     const service = start({ DATA_DIR: sharedData, WORK_MS: "1500" })
     try {
       const up = await ready(service)
@@ -54,26 +54,33 @@ describe("the example service", () => {
       const running = await call<Job>(client, "submitJob", { name: "long job" })
       await service.waitFor(new RegExp(`^\\[worker\\] job ${running.id} started`))
       const queued = await call<Job>(client, "submitJob", { name: "queued job" })
-      // The slow RPC: a long poll that answers once the running job is done.
-      const slow = call<Job>(client, "getJob", { id: running.id, waitMs: 4_000 })
-      await service.waitFor(new RegExp(`^\\[api-1\\] job ${running.id}: waiting`))
+      // A long poll of 30 s: it would hold api-1 past the 5 s budget if the drain waited for it.
+      const poll = call<Job>(client, "getJob", { id: running.id, waitMs: 30_000 }, 60_000)
+      await service.waitFor(new RegExp(`^\\[api-1\\] job ${running.id}: waiting up to 30000 ms`))
 
       const signalledAt = Date.now()
       process.kill(service.pid, "SIGTERM")
+      // Answered as the drain starts, with the job as it is: still running (it takes 1.5 s).
+      const answered = await poll
+      assert.strictEqual(answered.state, "running")
+      assert.isBelow(Date.now() - signalledAt, 1_000)
+      await service.waitFor(new RegExp(`^\\[api-1\\] job ${running.id}: answered running, draining`))
       await service.waitFor(/^\[api-1\] refusing new calls/)
       const late = jobsClient(up.apiPorts[0])
       const refused = await call<Job>(late, "listJobs", {}, 2_000).then(() => undefined, (error) => error)
       late.close()
       assert.strictEqual(refused?.code, Grpc.status.UNAVAILABLE)
 
-      const answered = await slow
-      assert.strictEqual(answered.state, "done")
       client.close()
       assert.deepStrictEqual(await service.exited, { code: 0, signal: null })
       assert.isBelow(Date.now() - signalledAt, 5_000)
-      assert.match(service.output().join("\n"), /shutdown: received SIGTERM, shutting down; drained in \d+ ms, within the 5000 ms budget/)
+      const output = service.output().join("\n")
+      assert.match(output, /shutdown: received SIGTERM, shutting down; drained in \d+ ms, within the 5000 ms budget/)
+      assert.match(output, /child api-1 \(pid \d+\): stopped in \d+ ms, exited with code 0/)
+      assert.notMatch(output, /forced/)
       await allGone([service.pid, ...service.childPids()], 1_000)
 
+      // The job in hand was finished during the drain; the one behind it waits for the next start.
       const db = database()
       const rows = db.prepare("SELECT id, state, attempts FROM jobs WHERE id IN (?, ?) ORDER BY id").all(running.id, queued.id)
       db.close()
