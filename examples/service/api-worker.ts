@@ -1,10 +1,12 @@
-// An API worker: serves the Jobs gRPC API on 127.0.0.1:PORT. On SIGTERM (or
+// An API worker: serves the Jobs gRPC API on HOST:PORT (default 127.0.0.1),
+// and tells the supervisor it is ready once the port is bound. On SIGTERM (or
 // when the supervisor is gone) it answers the long polls at once, stops
 // accepting calls and lets the in-flight ones finish (grpc-js tryShutdown),
 // then exits.
 import * as Grpc from "@grpc/grpc-js"
 import * as Effect from "effect/Effect"
 import { GrpcServer, SupervisedChild } from "../../src/index.ts"
+import { address } from "./config.ts"
 import type { GetJobRequest, ListJobsRequest, SubmitJobRequest } from "./protocol.ts"
 import { JobsService } from "./protocol.ts"
 import * as Store from "./store.ts"
@@ -59,9 +61,10 @@ const listJobs: Unary<ListJobsRequest> = (call, callback) =>
   callback(null, { jobs: store.list(call.request.state, Math.min(Number(call.request.limit ?? 50), 1000)) })
 
 const main = Effect.gen(function*() {
+  const host = process.env.HOST ?? "127.0.0.1"
   const server = yield* GrpcServer.make({
     name: "jobs",
-    address: `127.0.0.1:${process.env.PORT ?? "0"}`,
+    address: address(host, Number(process.env.PORT ?? 0)),
     register: (server) => server.addService(JobsService, { submitJob, getJob, listJobs })
   })
   // Runs first on the drain: end the long polls, stop accepting, wait for the calls in flight.
@@ -72,7 +75,9 @@ const main = Effect.gen(function*() {
       Effect.andThen(server.ended)
     )
   )
-  console.log(`listening on 127.0.0.1:${server.port}, pid ${process.pid}`)
+  console.log(`listening on ${address(host, server.port)}, pid ${process.pid}`)
+  // The port accepts connections: the supervisor may count this worker ready (READY=1 on fd 3).
+  yield* SupervisedChild.notifyReady
   return yield* Effect.never
 })
 

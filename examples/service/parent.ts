@@ -1,160 +1,175 @@
 // The example service: 2 API workers, a background worker and a scheduler as
-// supervised children; an admin gRPC server and an HTTP /metrics + /healthz
-// endpoint in the parent; one SQLite file; one graceful-shutdown budget.
-// Loaded by main.ts, which catches signals first.
+// supervised children; an admin gRPC server and the health endpoint (/livez,
+// /readyz, /metrics) in the parent; one SQLite file; one graceful-shutdown
+// budget. Loaded by main.ts, which catches signals first.
 //   npm start            then, from a second terminal: npm run client -- submit "resize photo"
-// Configuration: see config.ts (API_PORT, API_WORKERS, JOB_WORKERS, ADMIN_PORT,
-// METRICS_PORT, DATA_DIR, GRACEFUL_SHUTDOWN_TIMEOUT, WORK_MS, SCHEDULE_EVERY_MS, LEASE_MS).
+// Configuration: see config.ts (API_HOST, API_PORT, API_WORKERS, JOB_WORKERS, ADMIN_PORT,
+// HEALTH_HOST, METRICS_PORT, DATA_DIR, GRACEFUL_SHUTDOWN_TIMEOUT, DRAIN_DELAY, WORK_MS,
+// SCHEDULE_EVERY_MS, LEASE_MS).
 import * as Grpc from "@grpc/grpc-js"
-import * as Deferred from "effect/Deferred"
+import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Http from "node:http"
+import type * as Scope from "effect/Scope"
 import * as Net from "node:net"
 import * as Prometheus from "prom-client"
-import { Child, GrpcServer, Member, NodeSupervisor, Supervisor, SupervisorMetrics } from "../../src/index.ts"
-import * as Config from "./config.ts"
+import {
+  Child,
+  GrpcServer,
+  HealthServer,
+  Member,
+  NodeSupervisor,
+  Supervisor,
+  SupervisorMetrics,
+  SupervisorState
+} from "../../src/index.ts"
+import { address, apiPorts, checkAll, load, type ServiceConfig } from "./config.ts"
 import { AdminService, type HealthResponse } from "./protocol.ts"
 import * as Store from "./store.ts"
 
-const fatal = (message: string): never => {
-  console.error(`config error: ${message}`)
-  process.exit(1)
-}
-
-const config = (() => {
-  try {
-    return Config.fromEnv()
-  } catch (error) {
-    return fatal((error as Error).message)
-  }
-})()
-
-// The database first: an unwritable data folder must stop us before any child starts.
-const db = (() => {
-  try {
-    return Store.create(config.dbPath)
-  } catch (error) {
-    return fatal(`DATA_DIR ${config.dataDir}: cannot create ${config.dbPath}: ${(error as Error).message}`)
-  }
-})()
-const store = Store.makeStore(db)
-
-/** Resolves when `port` can be bound on loopback; a clear line naming `variable` otherwise. */
-const checkPort = (variable: string, port: number) =>
-  new Promise<void>((resolve) => {
-    if (port === 0) return resolve()
-    const probe = Net.createServer()
-    probe.once("error", (error: NodeJS.ErrnoException) =>
-      fatal(`${variable}: 127.0.0.1:${port} is not available (${error.code ?? error.message})`))
-    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve()))
-  })
-const apiPorts = Config.apiPorts(config)
-await Promise.all([
-  ...apiPorts.map((port, index) => checkPort(index === 0 ? "API_PORT" : `API_PORT (+${index})`, port)),
-  checkPort("ADMIN_PORT", config.adminPort),
-  checkPort("METRICS_PORT", config.metricsPort)
-])
-
 const registry = new Prometheus.Registry()
 Prometheus.collectDefaultMetrics({ register: registry })
-new Prometheus.Gauge({
-  name: "example_jobs",
-  help: "Jobs in the database, by state.",
-  labelNames: ["state"],
-  registers: [registry],
-  collect() {
-    for (const [state, count] of Object.entries(store.counts())) this.set({ state }, count)
-  }
-})
 
-const module = (file: string) => new URL(file, import.meta.url).pathname
-const childEnv = {
-  DB_PATH: config.dbPath,
-  WORK_MS: String(config.workMs),
-  LEASE_MS: String(config.leaseMs),
-  SCHEDULE_EVERY_MS: String(config.scheduleEveryMs)
-}
-const children = [
-  ...apiPorts.map((port, index) =>
-    Child.make({ name: `api-${index + 1}`, module: module("api-worker.ts"), env: { ...childEnv, PORT: String(port) }, stdio: "prefixed" })
-  ),
-  ...Array.from({ length: config.jobWorkers }, (_, index) =>
-    Child.make({
-      name: config.jobWorkers === 1 ? "worker" : `worker-${index + 1}`,
-      module: module("job-worker.ts"),
-      env: childEnv,
-      stdio: "prefixed"
+/** The database, created before anything starts (an unwritable DATA_DIR stops us); closed last. */
+const openDatabase = (config: ServiceConfig) =>
+  Effect.acquireRelease(
+    Effect.try({
+      try: () => Store.create(config.dbPath),
+      catch: (error) => `DATA_DIR ${config.dataDir}: cannot create ${config.dbPath}: ${(error as Error).message}`
+    }),
+    (db) => Effect.sync(() => db.close())
+  )
+
+/** Succeeds when `host:port` can be bound; a line naming `variable` otherwise. */
+const checkPort = (variable: string, host: string, port: number) =>
+  Effect.callback<void, string>((resume) => {
+    if (port === 0) return resume(Effect.void)
+    const probe = Net.createServer()
+    probe.once("error", (error: NodeJS.ErrnoException) =>
+      resume(Effect.fail(`${variable}: ${address(host, port)} is not available (${error.code ?? error.message})`)))
+    probe.listen(port, host, () => probe.close(() => resume(Effect.void)))
+  })
+
+const checkPorts = (config: ServiceConfig) =>
+  checkAll({
+    ...Object.fromEntries(apiPorts(config).map((port, index) => {
+      const variable = index === 0 ? "API_PORT" : `API_PORT (+${index})`
+      return [variable, checkPort(variable, config.apiHost, port)]
     })),
-  Child.make({ name: "scheduler", module: module("scheduler.ts"), env: childEnv, stdio: "prefixed" })
-]
+    admin: checkPort("ADMIN_PORT", "127.0.0.1", config.adminPort),
+    metrics: checkPort("METRICS_PORT", config.healthHost, config.metricsPort)
+  })
 
-const childrenAlive = async (): Promise<number> => {
-  const metric = registry.getSingleMetric(SupervisorMetrics.names.childrenAlive)
-  return (await metric?.get())?.values[0]?.value ?? 0
-}
+const program = Effect.gen(function*() {
+  const config = yield* load()
+  // Before anything starts, every problem at once: the database, then the ports.
+  const { db } = yield* checkAll({ db: openDatabase(config), ports: checkPorts(config) })
+  const store = Store.makeStore(db)
+  new Prometheus.Gauge({
+    name: "example_jobs",
+    help: "Jobs in the database, by state.",
+    labelNames: ["state"],
+    registers: [registry],
+    collect() {
+      for (const [state, count] of Object.entries(store.counts())) this.set({ state }, count)
+    }
+  })
 
-const health = async (): Promise<HealthResponse> => {
-  const alive = await childrenAlive()
-  return {
-    status: alive === children.length ? "SERVING" : "NOT_SERVING",
-    childrenAlive: alive,
+  const module = (file: string) => new URL(file, import.meta.url).pathname
+  const childEnv = {
+    DB_PATH: config.dbPath,
+    WORK_MS: String(config.workMs),
+    LEASE_MS: String(config.leaseMs),
+    SCHEDULE_EVERY_MS: String(config.scheduleEveryMs)
+  }
+  const children = [
+    // Ready once their gRPC port is bound (they write READY=1 on fd 3), so /readyz is 200 only
+    // when every API port accepts connections. Not listening within 30 s: a start failure, exit 1.
+    ...apiPorts(config).map((port, index) =>
+      Child.make({
+        name: `api-${index + 1}`,
+        module: module("api-worker.ts"),
+        env: { ...childEnv, HOST: config.apiHost, PORT: String(port) },
+        stdio: "prefixed",
+        readiness: "notify",
+        startTimeout: "30 seconds"
+      })
+    ),
+    // Ready once it opened the database.
+    ...Array.from({ length: config.jobWorkers }, (_, index) =>
+      Child.make({
+        name: config.jobWorkers === 1 ? "worker" : `worker-${index + 1}`,
+        module: module("job-worker.ts"),
+        env: childEnv,
+        stdio: "prefixed",
+        readiness: "notify",
+        startTimeout: "30 seconds"
+      })),
+    // Ready when spawned (the default): it serves no requests, so traffic need not wait for it,
+    // and if it cannot open the database it exits, which ends the supervision anyway.
+    Child.make({ name: "scheduler", module: module("scheduler.ts"), env: childEnv, stdio: "prefixed" })
+  ]
+
+  const state = yield* SupervisorState.SupervisorState
+  const childrenAlive = async (): Promise<number> => {
+    const metric = registry.getSingleMetric(SupervisorMetrics.names.childrenAlive)
+    return (await metric?.get())?.values[0]?.value ?? 0
+  }
+  // The admin view agrees with /readyz: SERVING only while the supervision is ready.
+  const health = async (): Promise<HealthResponse> => ({
+    status: state.phaseUnsafe() === "ready" ? "SERVING" : "NOT_SERVING",
+    childrenAlive: await childrenAlive(),
     childrenExpected: children.length,
     jobs: store.counts()
-  }
-}
+  })
+  const admin = GrpcServer.make({
+    name: "admin",
+    address: `127.0.0.1:${config.adminPort}`,
+    register: (server: Grpc.Server) =>
+      server.addService(AdminService, {
+        health: (_call: unknown, callback: Grpc.sendUnaryData<HealthResponse>) =>
+          void health().then((response) => callback(null, response))
+      })
+  }).pipe(Effect.tap((server) => Effect.logInfo(`admin gRPC on 127.0.0.1:${server.port}`)))
 
-const admin = GrpcServer.make({
-  name: "admin",
-  address: `127.0.0.1:${config.adminPort}`,
-  register: (server: Grpc.Server) =>
-    server.addService(AdminService, {
-      health: (_call: unknown, callback: Grpc.sendUnaryData<HealthResponse>) =>
-        void health().then((response) => callback(null, response))
-    })
-}).pipe(Effect.tap((server) => Effect.logInfo(`admin gRPC on 127.0.0.1:${server.port}`)))
+  const healthServer = HealthServer.make({ address: address(config.healthHost, config.metricsPort) }).pipe(
+    Effect.tap((server) =>
+      Effect.logInfo(`health on http://${address(config.healthHost, server.port)}: /livez, /readyz, /metrics`)
+    )
+  )
 
-/** The HTTP endpoint as a member: drained with the rest (close, then wait for open requests). */
-const http = Effect.gen(function*() {
-  const server = Http.createServer((request, response) => {
-    const reply = (status: number, type: string, body: string) => {
-      response.writeHead(status, { "content-type": type }).end(body)
-    }
-    if (request.url === "/metrics") {
-      void registry.metrics().then((body) => reply(200, registry.contentType, body))
-    } else if (request.url === "/healthz") {
-      void health().then((state) =>
-        reply(state.status === "SERVING" ? 200 : 503, "text/plain", `${state.status === "SERVING" ? "ok" : "unhealthy"}: ${state.childrenAlive}/${state.childrenExpected} children alive\n`)
+  const budget = `${Duration.format(config.budget)}${
+    Duration.isZero(config.drainDelay) ? "" : `, serving ${Duration.format(config.drainDelay)} more first (DRAIN_DELAY)`
+  }`
+  yield* Effect.forkChild(
+    Effect.gen(function*() {
+      yield* state.reached("ready")
+      // Reached also when the supervision went straight to draining.
+      if ((yield* state.phase) !== "ready") return
+      yield* Effect.logInfo(
+        `ready: ${children.length} children and 2 servers; data in ${config.dbPath}; Ctrl-C drains within ${budget}`
       )
-    } else {
-      reply(404, "text/plain", "not found; try /metrics or /healthz\n")
-    }
-  })
-  const port = yield* Effect.callback<number, Error>((resume) => {
-    server.once("error", (error) => resume(Effect.fail(new Error(`METRICS_PORT: cannot listen on 127.0.0.1:${config.metricsPort}: ${error.message}`))))
-    server.listen(config.metricsPort, "127.0.0.1", () => resume(Effect.succeed((server.address() as Net.AddressInfo).port)))
-  })
-  const exit = yield* Deferred.make<Member.End>()
-  const member = Member.make({
-    name: "http",
-    kind: "server",
-    exit,
-    onStopRequest: Effect.sync(() => {
-      server.close(() => Deferred.doneUnsafe(exit, Effect.succeed(Member.End.Closed())))
-      server.closeIdleConnections()
-    }),
-    onForce: Effect.sync(() => server.closeAllConnections())
-  })
-  yield* Effect.addFinalizer(() => member.requestStop)
-  yield* Effect.logInfo(`metrics on http://127.0.0.1:${port}/metrics, health on http://127.0.0.1:${port}/healthz`)
-  yield* Effect.logInfo(`all ${children.length} children and 2 servers started; data in ${config.dbPath}; Ctrl-C drains within ${config.budgetSeconds} s`)
-  return member
-})
+    })
+  )
 
-const program = Supervisor.run({
-  children,
-  servers: [admin, http],
-  budget: Duration.seconds(config.budgetSeconds)
-}).pipe(Effect.ensuring(Effect.sync(() => db.close())))
+  // Named, because Supervisor.run infers the servers' error type from the first server alone.
+  const servers: Array<
+    Effect.Effect<
+      Member.Member,
+      GrpcServer.GrpcBindError | HealthServer.HealthBindError,
+      Scope.Scope | SupervisorState.SupervisorState | SupervisorMetrics.SupervisorMetrics
+    >
+  > = [admin, healthServer]
+  return yield* Supervisor.run({
+    children,
+    servers,
+    budget: config.budget,
+    drainDelay: config.drainDelay
+  })
+}).pipe(
+  Effect.scoped,
+  // One line per problem, and nothing else; nothing has started.
+  Effect.tapErrorTag("ConfigError", (error) => Console.error(error.message))
+)
 
 NodeSupervisor.runMain(program, { registry })
