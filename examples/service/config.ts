@@ -42,52 +42,56 @@ export class ConfigError extends Data.TaggedError("ConfigError")<{ readonly prob
 type Env = Record<string, string | undefined>
 
 // Port 0 picks a free port (the tests use it), so not Config.Port, which starts at 1.
-const integer = (name: string, min: number, max: number) =>
+const integer = (min: number, max: number) => (name: string) =>
   Config.schema(Schema.Int.check(Schema.isBetween({ minimum: min, maximum: max })), name)
 const ipAddress = (name: string) => Config.schema(Schema.String.check(Schema.makeFilter((host) => Net.isIP(host) !== 0)), name)
 
-const port = "a port (0-65535; 0 picks a free one)"
+/** The names of the variables the service reads. */
+export const names: Array<string> = []
 
-/** A variable, with its default; a bad value is one line naming it and saying what it must be. */
-const variable = <A>(name: string, config: Config.Config<A>, expected: string): Effect.Effect<A, string> =>
-  Effect.catch(config, () =>
+/** A variable, with its default when unset or empty; a bad value is one line naming it and saying what it must be. */
+const variable = <A>(name: string, config: (name: string) => Config.Config<A>, fallback: A, expected: string) => {
+  names.push(name)
+  return Effect.catch(Config.withDefault(config(name), fallback), () =>
     Config.String(name).pipe(
       Effect.orElseSucceed(() => ""),
       Effect.flatMap((raw) => Effect.fail(`${name} must be ${expected}; got ${JSON.stringify(raw)}`))
     ))
+}
 
+const port = "a port (0-65535; 0 picks a free one)"
+const count = "a whole number from 1 to 32"
+const millis = "a number of milliseconds"
 const variables = {
-  apiHost: variable("API_HOST", ipAddress("API_HOST").pipe(Config.withDefault("127.0.0.1")), "an IP address (0.0.0.0 in a pod)"),
-  apiPort: variable("API_PORT", integer("API_PORT", 0, 65535).pipe(Config.withDefault(50061)), port),
-  apiWorkers: variable("API_WORKERS", integer("API_WORKERS", 1, 32).pipe(Config.withDefault(2)), "a whole number from 1 to 32"),
-  jobWorkers: variable("JOB_WORKERS", integer("JOB_WORKERS", 1, 32).pipe(Config.withDefault(1)), "a whole number from 1 to 32"),
-  adminPort: variable("ADMIN_PORT", integer("ADMIN_PORT", 0, 65535).pipe(Config.withDefault(50060)), port),
-  healthHost: variable("HEALTH_HOST", ipAddress("HEALTH_HOST").pipe(Config.withDefault("127.0.0.1")), "an IP address (0.0.0.0 in a pod)"),
-  metricsPort: variable("METRICS_PORT", integer("METRICS_PORT", 0, 65535).pipe(Config.withDefault(9464)), port),
-  dataDir: variable("DATA_DIR", Config.String("DATA_DIR").pipe(Config.withDefault(".data")), "a folder"),
+  apiHost: variable("API_HOST", ipAddress, "127.0.0.1", "an IP address (0.0.0.0 in a pod)"),
+  apiPort: variable("API_PORT", integer(0, 65535), 50061, port),
+  apiWorkers: variable("API_WORKERS", integer(1, 32), 2, count),
+  jobWorkers: variable("JOB_WORKERS", integer(1, 32), 1, count),
+  adminPort: variable("ADMIN_PORT", integer(0, 65535), 50060, port),
+  healthHost: variable("HEALTH_HOST", ipAddress, "127.0.0.1", "an IP address (0.0.0.0 in a pod)"),
+  metricsPort: variable("METRICS_PORT", integer(0, 65535), 9464, port),
+  dataDir: variable("DATA_DIR", Config.String, ".data", "a folder"),
   budget: variable(
     "GRACEFUL_SHUTDOWN_TIMEOUT",
-    Budget.config().pipe(Config.withDefault(Duration.seconds(10))),
+    Budget.config,
+    Duration.seconds(10),
     "a positive number of seconds (such as 10 or 2.5) or of milliseconds (such as 500ms)"
   ),
   drainDelay: variable(
     "DRAIN_DELAY",
-    Budget.drainDelayConfig().pipe(Config.withDefault(Duration.zero)),
+    Budget.drainDelayConfig,
+    Duration.zero,
     "a number of seconds (such as 5 or 2.5; 0 for none) or of milliseconds (such as 500ms)"
   ),
-  workMs: variable("WORK_MS", integer("WORK_MS", 0, 3_600_000).pipe(Config.withDefault(300)), "a number of milliseconds"),
-  scheduleEveryMs: variable(
-    "SCHEDULE_EVERY_MS",
-    integer("SCHEDULE_EVERY_MS", 100, 86_400_000).pipe(Config.withDefault(5_000)),
-    "a number of milliseconds (at least 100)"
-  ),
-  leaseMs: variable("LEASE_MS", integer("LEASE_MS", 100, 86_400_000).pipe(Config.withDefault(30_000)), "a number of milliseconds (at least 100)")
+  workMs: variable("WORK_MS", integer(0, 3_600_000), 300, millis),
+  scheduleEveryMs: variable("SCHEDULE_EVERY_MS", integer(100, 86_400_000), 5_000, `${millis} (at least 100)`),
+  leaseMs: variable("LEASE_MS", integer(100, 86_400_000), 30_000, `${millis} (at least 100)`)
 }
 
 /**
  * Runs every check to its end: fails with every problem found (a check fails
  * with one line, or with a ConfigError of its own), or succeeds with every
- * value. Config.all and Effect.all stop at the first failure.
+ * value (Config.all, and Effect.all by default, stop at the first failure).
  */
 export const checkAll = <const Checks extends Record<string, Effect.Effect<any, string | ConfigError, any>>>(
   checks: Checks
