@@ -139,7 +139,7 @@ const program = Effect.gen(function*() {
   )
 
   const budget = `${Duration.format(config.budget)}${
-    Duration.isZero(config.drainDelay) ? "" : `, serving ${Duration.format(config.drainDelay)} more first (DRAIN_DELAY)`
+    Duration.isZero(config.drainDelay) ? "" : ` (the first ${Duration.format(config.drainDelay)} still serving: DRAIN_DELAY)`
   }`
   yield* Effect.forkChild(
     Effect.gen(function*() {
