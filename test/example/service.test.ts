@@ -174,6 +174,7 @@ describe("the example service", () => {
       let reply = await probe(port, "/readyz")
       while (reply.status === 503) {
         assert.strictEqual(reply.body, "not ready: starting\n")
+        await new Promise((resolve) => setTimeout(resolve, 10))
         reply = await probe(port, "/readyz")
       }
       assert.deepStrictEqual(reply, { status: 200, body: "ready\n" })
