@@ -2,6 +2,7 @@
 // (WORK_MS of simulated work each). The job in hand is uninterruptible: on
 // SIGTERM, or when the supervisor is gone, it is finished and marked done
 // before the worker exits; only the wait for the next job is interrupted.
+// It is ready once it opened the database.
 import * as Effect from "effect/Effect"
 import { SupervisedChild } from "../../src/index.ts"
 import * as Store from "./store.ts"
@@ -23,6 +24,8 @@ const runOne = Effect.gen(function*() {
 
 const main = Effect.gen(function*() {
   console.log(`ready, pid ${process.pid}, claiming jobs as ${owner}`)
+  // The database is open (above, when the module loaded): tell the supervisor (READY=1 on fd 3).
+  yield* SupervisedChild.notifyReady
   while (true) {
     // Polling the shared file is the simplest cross-process wake-up for an example.
     if (!(yield* runOne)) yield* Effect.sleep("100 millis")

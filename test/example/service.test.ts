@@ -8,13 +8,13 @@ import { DatabaseSync } from "node:sqlite"
 import { assert, describe, it } from "vitest"
 import type { Job, ListJobsResponse } from "../../examples/service/protocol.ts"
 import { tempFile } from "../helpers/processes.ts"
-import { allGone, call, jobsClient, mainModule, ready, start } from "./service.ts"
+import { accepts, allGone, call, freeConsecutivePorts, jobsClient, mainModule, probe, ready, start } from "./service.ts"
 
 const sharedData = tempFile("data")
 const database = () => new DatabaseSync(`${sharedData}/jobs.sqlite`, { readOnly: true })
 
 describe("the example service", () => {
-  it("1. serves the API: 20 jobs submitted through both workers all reach done; /metrics shows 4 children", async () => {
+  it("1. serves the API: 20 jobs submitted through both workers all reach done; /metrics shows 4 children, ready", async () => {
     const service = start({ DATA_DIR: tempFile("data-1") })
     try {
       const up = await ready(service)
@@ -31,10 +31,12 @@ describe("the example service", () => {
       const list = await call<ListJobsResponse>(clients[1], "listJobs", { state: "done", limit: 100 })
       assert.isAtLeast(list.jobs.length, 20)
 
-      const metrics = await (await fetch(`http://127.0.0.1:${up.metricsPort}/metrics`)).text()
-      assert.match(metrics, /^supervised_children_alive 4$/m)
-      const health = await fetch(`http://127.0.0.1:${up.metricsPort}/healthz`)
-      assert.strictEqual(health.status, 200)
+      const metrics = await probe(up.healthPort, "/metrics")
+      assert.match(metrics.body, /^supervised_children_alive 4$/m)
+      assert.match(metrics.body, /^supervised_children_ready 4$/m)
+      assert.match(metrics.body, /^example_jobs\{state="done"\} \d+$/m)
+      assert.deepStrictEqual(await probe(up.healthPort, "/readyz"), { status: 200, body: "ready\n" })
+      assert.deepStrictEqual(await probe(up.healthPort, "/livez"), { status: 200, body: "ok: ready\n" })
       clients.forEach((client) => client.close())
 
       process.kill(service.pid, "SIGTERM")
@@ -44,7 +46,7 @@ describe("the example service", () => {
     }
   })
 
-  it("2. SIGTERM with a slow RPC in flight and a job running: both complete, nothing lost, exit 0 within budget", async () => {
+  it("2. SIGTERM with a 30 s long poll open and a job running: the poll is answered at once, the job completes, nothing lost, exit 0", async () => {
     const service = start({ DATA_DIR: sharedData, WORK_MS: "1500" })
     try {
       const up = await ready(service)
@@ -54,26 +56,33 @@ describe("the example service", () => {
       const running = await call<Job>(client, "submitJob", { name: "long job" })
       await service.waitFor(new RegExp(`^\\[worker\\] job ${running.id} started`))
       const queued = await call<Job>(client, "submitJob", { name: "queued job" })
-      // The slow RPC: a long poll that answers once the running job is done.
-      const slow = call<Job>(client, "getJob", { id: running.id, waitMs: 4_000 })
-      await service.waitFor(new RegExp(`^\\[api-1\\] job ${running.id}: waiting`))
+      // A long poll of 30 s: it would hold api-1 past the 5 s budget if the drain waited for it.
+      const poll = call<Job>(client, "getJob", { id: running.id, waitMs: 30_000 }, 60_000)
+      await service.waitFor(new RegExp(`^\\[api-1\\] job ${running.id}: waiting up to 30000 ms`))
 
       const signalledAt = Date.now()
       process.kill(service.pid, "SIGTERM")
+      // Answered as the drain starts, with the job as it is: still running (it takes 1.5 s).
+      const answered = await poll
+      assert.strictEqual(answered.state, "running")
+      assert.isBelow(Date.now() - signalledAt, 1_000)
+      await service.waitFor(new RegExp(`^\\[api-1\\] job ${running.id}: answered running, draining`))
       await service.waitFor(/^\[api-1\] refusing new calls/)
       const late = jobsClient(up.apiPorts[0])
       const refused = await call<Job>(late, "listJobs", {}, 2_000).then(() => undefined, (error) => error)
       late.close()
       assert.strictEqual(refused?.code, Grpc.status.UNAVAILABLE)
 
-      const answered = await slow
-      assert.strictEqual(answered.state, "done")
       client.close()
       assert.deepStrictEqual(await service.exited, { code: 0, signal: null })
       assert.isBelow(Date.now() - signalledAt, 5_000)
-      assert.match(service.output().join("\n"), /shutdown: received SIGTERM, shutting down; drained in \d+ ms, within the 5000 ms budget/)
+      const output = service.output().join("\n")
+      assert.match(output, /shutdown: received SIGTERM, shutting down; drained in \d+ ms, within the 5000 ms budget/)
+      assert.match(output, /child api-1 \(pid \d+\): stopped in \d+ ms, exited with code 0/)
+      assert.notMatch(output, /forced/)
       await allGone([service.pid, ...service.childPids()], 1_000)
 
+      // The job in hand was finished during the drain; the one behind it waits for the next start.
       const db = database()
       const rows = db.prepare("SELECT id, state, attempts FROM jobs WHERE id IN (?, ?) ORDER BY id").all(running.id, queued.id)
       db.close()
@@ -153,29 +162,108 @@ describe("the example service", () => {
     }
   })
 
-  describe("6. bad configuration: one clear line, exit 1, nothing started", () => {
+  it("6. readiness: /readyz is 503 until every child is ready, then 200, and by then every API port accepts connections", async () => {
+    const apiPort = await freeConsecutivePorts(2)
+    const service = start({ DATA_DIR: tempFile("data-6"), API_PORT: String(apiPort) })
+    try {
+      const [health] = await service.waitFor(/health on http:\/\/127\.0\.0\.1:(\d+)/)
+      const port = Number(health[1])
+      // The health endpoint listens as soon as the children are spawned; they take a while to bind.
+      assert.deepStrictEqual(await probe(port, "/readyz"), { status: 503, body: "not ready: starting\n" })
+      // Probed as a kubelet would, until it says ready.
+      let reply = await probe(port, "/readyz")
+      while (reply.status === 503) {
+        assert.strictEqual(reply.body, "not ready: starting\n")
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        reply = await probe(port, "/readyz")
+      }
+      assert.deepStrictEqual(reply, { status: 200, body: "ready\n" })
+      assert.deepStrictEqual(await Promise.all([accepts(apiPort), accepts(apiPort + 1)]), [true, true])
+      await service.waitFor(/ INFO \(#\d+\): ready: 4 children and 2 servers/)
+      process.kill(service.pid, "SIGTERM")
+      assert.deepStrictEqual(await service.exited, { code: 0, signal: null })
+    } finally {
+      service.cleanup()
+    }
+  })
+
+  it("7. DRAIN_DELAY=1: not ready from the signal on, an RPC 0.5 s after SIGTERM is still answered, exit 0 with the delay reported", async () => {
+    const service = start({ DATA_DIR: tempFile("data-7"), DRAIN_DELAY: "1" })
+    try {
+      const up = await ready(service)
+      assert.deepStrictEqual(await probe(up.healthPort, "/readyz"), { status: 200, body: "ready\n" })
+      process.kill(service.pid, "SIGTERM")
+      await service.waitFor(/received SIGTERM: not ready any more; the members keep serving 1000 ms before their stop requests/)
+      assert.deepStrictEqual(await probe(up.healthPort, "/readyz"), { status: 503, body: "not ready: draining\n" })
+
+      // Half-way through the delay, a request as a lagging load balancer would still send it: a new connection.
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      const client = jobsClient(up.apiPorts[0])
+      const job = await call<Job>(client, "submitJob", { name: "during the delay" }, 2_000)
+      client.close()
+      assert.strictEqual(job.state, "queued")
+      assert.deepStrictEqual(await probe(up.healthPort, "/readyz"), { status: 503, body: "not ready: draining\n" })
+
+      assert.deepStrictEqual(await service.exited, { code: 0, signal: null })
+      const output = service.output()
+      // api-1 took the request before its stop request came.
+      const submitted = output.findIndex((line) => line === `[api-1] job ${job.id} submitted: during the delay`)
+      const stopping = output.findIndex((line) => /^\[api-1\] .*received SIGTERM, draining/.test(line))
+      assert.isAtLeast(submitted, 0)
+      assert.isAbove(stopping, submitted)
+      assert.match(
+        output.join("\n"),
+        /shutdown: received SIGTERM, shutting down; kept serving 1\d{3} ms \(drain delay\), then drained in \d+ ms, within the 5000 ms budget/
+      )
+      assert.notMatch(output.join("\n"), /forced/)
+    } finally {
+      service.cleanup()
+    }
+  })
+
+  describe("8. bad configuration: one clear line per problem, every problem, exit 1, nothing started", () => {
     const run = (env: Record<string, string>) =>
       ChildProcess.spawnSync(process.execPath, [mainModule], {
-        env: { ...process.env, API_PORT: "0", ADMIN_PORT: "0", METRICS_PORT: "0", DATA_DIR: tempFile("data-6"), ...env },
+        env: { ...process.env, API_PORT: "0", ADMIN_PORT: "0", METRICS_PORT: "0", DATA_DIR: tempFile("data-8"), ...env },
         encoding: "utf8",
         timeout: 10_000
       })
 
-    const expectRefused = (result: ChildProcess.SpawnSyncReturns<string>, message: RegExp) => {
+    const expectRefused = (result: ChildProcess.SpawnSyncReturns<string>, ...lines: ReadonlyArray<RegExp>) => {
       assert.strictEqual(result.status, 1, result.stderr)
-      assert.match(result.stderr.trim(), message)
-      assert.strictEqual(result.stderr.trim().split("\n").length, 1, result.stderr)
+      const printed = result.stderr.trim().split("\n")
+      assert.strictEqual(printed.length, lines.length, result.stderr)
+      lines.forEach((line, index) => assert.match(printed[index], line))
       assert.notMatch(result.stdout, /\[(api|worker|scheduler)/)
     }
 
-    it("a budget that is not a number", () =>
+    it("a budget that is not a duration", () =>
       expectRefused(
         run({ GRACEFUL_SHUTDOWN_TIMEOUT: "abc" }),
-        /^config error: GRACEFUL_SHUTDOWN_TIMEOUT must be a positive number of seconds; got "abc"$/
+        /^config error: GRACEFUL_SHUTDOWN_TIMEOUT must be a positive number of seconds \(such as 10 or 2\.5\) or of milliseconds \(such as 500ms\); got "abc"$/
       ))
 
     it("a port that is not a port", () =>
-      expectRefused(run({ API_PORT: "70000" }), /^config error: API_PORT must be a port/))
+      expectRefused(run({ API_PORT: "70000" }), /^config error: API_PORT must be a port \(0-65535; 0 picks a free one\); got "70000"$/))
+
+    it("two bad variables at once: both reported, one line each", () =>
+      expectRefused(
+        run({ API_WORKERS: "many", DRAIN_DELAY: "-1" }),
+        /^config error: API_WORKERS must be a whole number from 1 to 32; got "many"$/,
+        /^config error: DRAIN_DELAY must be a number of seconds \(such as 5 or 2\.5; 0 for none\) or of milliseconds \(such as 500ms\); got "-1"$/
+      ))
+
+    it("a drain delay not shorter than the budget it comes out of", () =>
+      expectRefused(
+        run({ DRAIN_DELAY: "5", GRACEFUL_SHUTDOWN_TIMEOUT: "5" }),
+        /^config error: DRAIN_DELAY \(5s\) must be shorter than GRACEFUL_SHUTDOWN_TIMEOUT \(5s\), the budget it comes out of$/
+      ))
+
+    it("ports that clash", () =>
+      expectRefused(
+        run({ ADMIN_PORT: "50070", METRICS_PORT: "50070" }),
+        /^config error: ADMIN_PORT 50070 and METRICS_PORT 50070 must differ from each other and from the API ports/
+      ))
 
     it("a port in use", async () => {
       const holder = Net.createServer()
@@ -191,11 +279,22 @@ describe("the example service", () => {
       }
     })
 
-    it("a data folder that cannot be written", () => {
+    it("a data folder that cannot be written, and a port in use: both reported", async () => {
       // Below a regular file: unwritable even for root.
       const file = tempFile("not-a-folder")
       Fs.writeFileSync(file, "")
-      expectRefused(run({ DATA_DIR: `${file}/data` }), /^config error: DATA_DIR .*: cannot create .*jobs\.sqlite: ENOTDIR/)
+      const holder = Net.createServer()
+      await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve))
+      try {
+        const port = (holder.address() as Net.AddressInfo).port
+        expectRefused(
+          run({ DATA_DIR: `${file}/data`, METRICS_PORT: String(port) }),
+          /^config error: DATA_DIR .*: cannot create .*jobs\.sqlite: ENOTDIR/,
+          new RegExp(`^config error: METRICS_PORT: 127\\.0\\.0\\.1:${port} is not available \\(EADDRINUSE\\)$`)
+        )
+      } finally {
+        holder.close()
+      }
     })
   })
 })

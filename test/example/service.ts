@@ -3,6 +3,7 @@
 import * as Grpc from "@grpc/grpc-js"
 import * as ChildProcess from "node:child_process"
 import assert from "node:assert"
+import * as Net from "node:net"
 import * as Path from "node:path"
 import { call, JobsClient } from "../../examples/service/protocol.ts"
 import { isGone, killQuietly } from "../helpers/processes.ts"
@@ -88,13 +89,14 @@ export const start = (env: Record<string, string>): Service => {
   }
 }
 
-/** Waits for the service to be up; returns the ports it printed. */
+/** Waits for the service to be ready (its own "ready:" line); returns the ports it printed. */
 export const ready = async (service: Service, apiWorkers = 2) => {
   const api = await service.waitFor(/^\[api-\d+\] listening on 127\.0\.0\.1:(\d+), pid (\d+)/, apiWorkers)
-  const [metrics] = await service.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/)
+  const [health] = await service.waitFor(/health on http:\/\/127\.0\.0\.1:(\d+)/)
   const [admin] = await service.waitFor(/admin gRPC on 127\.0\.0\.1:(\d+)/)
   const [worker] = await service.waitFor(/^\[worker\] ready, pid (\d+)/)
   const [scheduler] = await service.waitFor(/^\[scheduler\] ready, pid (\d+)/)
+  await service.waitFor(/ INFO \(#\d+\): ready: /)
   const pidOf = (name: string) =>
     Number(service.output().find((line) => line.startsWith(`[${name}] listening`))!.match(/pid (\d+)/)![1])
   const byName = service.output().filter((line) => /^\[api-\d+\] listening/.test(line)).sort()
@@ -103,10 +105,51 @@ export const ready = async (service: Service, apiWorkers = 2) => {
     /** api-1's port first. */
     apiPorts: byName.map((line) => Number(line.match(/127\.0\.0\.1:(\d+)/)![1])),
     apiPid: pidOf,
-    metricsPort: Number(metrics[1]),
+    healthPort: Number(health[1]),
     adminPort: Number(admin[1]),
     workerPid: Number(worker[1]),
     schedulerPid: Number(scheduler[1])
+  }
+}
+
+/** GET on the health endpoint: the status and the body. */
+export const probe = async (port: number, path: string): Promise<{ readonly status: number; readonly body: string }> => {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`)
+  return { status: response.status, body: await response.text() }
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+export const accepts = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = Net.connect(port, "127.0.0.1")
+    socket.once("connect", () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once("error", () => resolve(false))
+  })
+
+/** `count` consecutive ports free on loopback right now, for API_PORT with API_WORKERS = count. */
+export const freeConsecutivePorts = async (count: number): Promise<number> => {
+  const listen = (port: number) =>
+    new Promise<Net.Server | undefined>((resolve) => {
+      const server = Net.createServer()
+      server.once("error", () => resolve(undefined))
+      server.listen(port, "127.0.0.1", () => resolve(server))
+    })
+  const close = (servers: ReadonlyArray<Net.Server>) =>
+    Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
+  while (true) {
+    const first = (await listen(0))!
+    const base = (first.address() as Net.AddressInfo).port
+    const held = [first]
+    while (held.length < count && base + held.length <= 65535) {
+      const next = await listen(base + held.length)
+      if (next === undefined) break
+      held.push(next)
+    }
+    await close(held)
+    if (held.length === count) return base
   }
 }
 
