@@ -39,11 +39,14 @@ import { type Phase, SupervisorState } from "./SupervisorState.ts"
  * @since 0.1.0
  * @category models
  */
-export interface Options<E1, R1, E2, R2> {
+export interface Options<
+  Children extends Effect.Effect<Member.Member, any, any>,
+  Servers extends Effect.Effect<Member.Member, any, any> = never
+> {
   /** Started in order; the first member to end on its own ends the supervision. */
-  readonly children: ReadonlyArray<Effect.Effect<Member.Member, E1, R1>>
+  readonly children: ReadonlyArray<Children>
   /** Parent-local servers (or any member), started after the children and drained with them. */
-  readonly servers?: ReadonlyArray<Effect.Effect<Member.Member, E2, R2>> | undefined
+  readonly servers?: ReadonlyArray<Servers> | undefined
   /** The one graceful-shutdown budget shared by every member's drain. */
   readonly budget: Duration.Input
   /**
@@ -212,12 +215,11 @@ const startOne = <E, R>(acquire: Effect.Effect<Member.Member, E, R>, context: Su
                   context.first,
                   Outcome.NotReady({ name: member.name, kind: member.kind, pid: member.pid, timeoutMillis })
                 )
-                return
+              } else if (Option.isNone(yield* member.pollExit)) {
+                // A member that has ended is not counted ready, whatever it said before.
+                entry.ready = true
+                if (isChild) yield* metrics.childrenReadyChanged(1)
               }
-              // A member that has ended is not counted ready, whatever it said before.
-              if (Option.isSome(yield* member.pollExit)) return
-              entry.ready = true
-              if (isChild) yield* metrics.childrenReadyChanged(1)
             }),
             { startImmediately: true }
           )
@@ -249,8 +251,10 @@ const startOne = <E, R>(acquire: Effect.Effect<Member.Member, E, R>, context: Su
  */
 const startAll = <E, R>(members: ReadonlyArray<Effect.Effect<Member.Member, E, R>>, context: Supervision) =>
   Effect.gen(function*() {
+    const signals = yield* ShutdownSignal
     for (const acquire of members) {
-      if (Deferred.isDoneUnsafe(context.first)) return
+      // A signal seen already (before the start, say) may not have reached `first` yet.
+      if (Deferred.isDoneUnsafe(context.first) || Option.isSome(yield* signals.poll)) return
       yield* startOne(acquire, context)
       yield* Effect.yieldNow
     }
@@ -408,8 +412,13 @@ const flushTimeout = Duration.seconds(1)
  * protected from interruption, so that even an interrupted supervision can
  * turn its report into a typed failure.
  */
-const superviseWith = <E1, R1, E2, R2, A, E3>(
-  options: Options<E1, R1, E2, R2>,
+const superviseWith = <
+  Children extends Effect.Effect<Member.Member, any, any>,
+  Servers extends Effect.Effect<Member.Member, any, any>,
+  A,
+  E3
+>(
+  options: Options<Children, Servers>,
   finish: (report: ShutdownReport) => Effect.Effect<A, E3>
 ) =>
   Effect.gen(function*() {
@@ -440,7 +449,9 @@ const superviseWith = <E1, R1, E2, R2, A, E3>(
               Effect.flatMap(signals.await, (signal) => Deferred.succeed(context.first, Outcome.Signalled({ signal }))),
               { startImmediately: true }
             )
-            const members: ReadonlyArray<Effect.Effect<Member.Member, E1 | E2, R1 | R2>> = [
+            const members: ReadonlyArray<
+              Effect.Effect<Member.Member, Effect.Error<Children | Servers>, Effect.Services<Children | Servers>>
+            > = [
               ...options.children,
               ...(options.servers ?? [])
             ]
@@ -491,8 +502,11 @@ const superviseWith = <E1, R1, E2, R2, A, E3>(
  * @since 0.1.0
  * @category supervision
  */
-export const supervise = <E1, R1, E2 = never, R2 = never>(
-  options: Options<E1, R1, E2, R2>
+export const supervise = <
+  Children extends Effect.Effect<Member.Member, any, any>,
+  Servers extends Effect.Effect<Member.Member, any, any> = never
+>(
+  options: Options<Children, Servers>
 ) => superviseWith(options, Effect.succeed)
 
 /**
@@ -531,6 +545,9 @@ export const check = (
  * @since 0.1.0
  * @category supervision
  */
-export const run = <E1, R1, E2 = never, R2 = never>(
-  options: Options<E1, R1, E2, R2>
+export const run = <
+  Children extends Effect.Effect<Member.Member, any, any>,
+  Servers extends Effect.Effect<Member.Member, any, any> = never
+>(
+  options: Options<Children, Servers>
 ) => superviseWith(options, check)

@@ -1,6 +1,7 @@
 // Readiness and the drain delay under TestClock: children that notify READY=1, start timeouts,
 // ordered start, the supervision's phases, and the delay between "not ready" and the stop requests.
 import { assert, describe, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -267,6 +268,37 @@ describe("metrics of readiness and phases", () => {
       ])
     }).pipe(Effect.provide(Layer.mergeAll(
       TestSpawner.layer({ api: { readyAfter: "2 seconds" }, worker: {} }),
+      ShutdownSignal.layerTest,
+      SupervisorMetrics.layer(registry),
+      Output.layerTest,
+      SupervisorState.layer,
+      NodeFileSystem.layer
+    )))
+  })
+})
+
+describe("readiness of a member that has already ended", () => {
+  it.effect("is not counted ready, even if it said so before its end", () => {
+    const registry = new Prometheus.Registry()
+    return Effect.gen(function*() {
+      const exit = yield* Deferred.make<Member.End>()
+      const ready = yield* Deferred.make<void>()
+      yield* Deferred.succeed(ready, undefined)
+      yield* Deferred.succeed(exit, Member.End.Exited({ code: 0, signal: null }))
+      // A child-like member, ready and exited before the supervisor even tracks it.
+      const gone: Child.Child = {
+        ...Member.make({ name: "gone", kind: "child", exit, ready, onStopRequest: Effect.void, onForce: Effect.void }),
+        [Child.TypeId]: Child.TypeId,
+        pid: 1,
+        stopSignal: "SIGTERM"
+      }
+      const report = yield* Supervisor.supervise({ children: [Effect.succeed(gone)], budget: "1 second" })
+      assert.strictEqual(report.outcome._tag, "MemberExited")
+      const text = yield* Effect.promise(() => registry.metrics())
+      assert.include(text, "supervised_children_ready 0")
+      assert.include(text, "supervised_children_alive 0")
+    }).pipe(Effect.provide(Layer.mergeAll(
+      TestSpawner.layer({}),
       ShutdownSignal.layerTest,
       SupervisorMetrics.layer(registry),
       Output.layerTest,

@@ -10,14 +10,12 @@ import * as Grpc from "@grpc/grpc-js"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
 import * as Net from "node:net"
 import * as Prometheus from "prom-client"
 import {
   Child,
   GrpcServer,
   HealthServer,
-  Member,
   NodeSupervisor,
   Supervisor,
   SupervisorMetrics,
@@ -152,17 +150,9 @@ const program = Effect.gen(function*() {
     })
   )
 
-  // Named, because Supervisor.run infers the servers' error type from the first server alone.
-  const servers: Array<
-    Effect.Effect<
-      Member.Member,
-      GrpcServer.GrpcBindError | HealthServer.HealthBindError,
-      Scope.Scope | SupervisorState.SupervisorState | SupervisorMetrics.SupervisorMetrics
-    >
-  > = [admin, healthServer]
   return yield* Supervisor.run({
     children,
-    servers,
+    servers: [admin, healthServer],
     budget: config.budget,
     drainDelay: config.drainDelay
   })

@@ -4,6 +4,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Child from "../../src/Child.ts"
+import type * as Member from "../../src/Member.ts"
 import * as Output from "../../src/Output.ts"
 import * as ShutdownSignal from "../../src/ShutdownSignal.ts"
 import * as Supervisor from "../../src/Supervisor.ts"
@@ -26,7 +27,10 @@ export const layerFor = (scripts: Record<string, TestSpawner.Script>, options?: 
  * Forks the supervision and returns once every member has started (or the
  * start was cut short): the test clock moves only after that.
  */
-export const superviseStarted = <E1, R1, E2 = never, R2 = never>(options: Supervisor.Options<E1, R1, E2, R2>) =>
+export const superviseStarted = <
+  Children extends Effect.Effect<Member.Member, any, any>,
+  Servers extends Effect.Effect<Member.Member, any, any> = never
+>(options: Supervisor.Options<Children, Servers>) =>
   Effect.gen(function*() {
     const fiber = yield* Supervisor.supervise(options).pipe(Effect.forkChild({ startImmediately: true }))
     yield* SupervisorState.reached("ready")
@@ -44,7 +48,10 @@ export const deliverAfter = (signal: ShutdownSignal.Signal, delay: Duration.Inpu
   Effect.forkChild(Effect.delay(ShutdownSignal.deliver(signal), delay))
 
 /** {@link superviseStarted} for `Supervisor.run`. */
-export const runStarted = <E1, R1, E2 = never, R2 = never>(options: Supervisor.Options<E1, R1, E2, R2>) =>
+export const runStarted = <
+  Children extends Effect.Effect<Member.Member, any, any>,
+  Servers extends Effect.Effect<Member.Member, any, any> = never
+>(options: Supervisor.Options<Children, Servers>) =>
   Effect.gen(function*() {
     const fiber = yield* Supervisor.run(options).pipe(Effect.forkChild({ startImmediately: true }))
     yield* SupervisorState.reached("ready")
