@@ -30,43 +30,65 @@ const repeated = <A>(flag: Flag.Flag<A>) => Flag.atLeast(flag, 0)
 const run = Command.make("run", {
   grace: Flag.String("grace").pipe(
     Flag.withDescription(
-      "the one graceful-shutdown budget every process's drain shares, then SIGKILL: seconds (25, 2.5) or 500ms, 25s"
+      "the one graceful-shutdown budget every process's drain shares, then SIGKILL: seconds (25, 2.5) or 500ms, 25s; default 10s"
     ),
+    Flag.withMetavar("DURATION"),
     Flag.withDefault("10s")
   ),
-  procfile: Flag.String("procfile").pipe(Flag.withDescription("read the commands from `name: command` lines"), Flag.optional),
+  procfile: Flag.String("procfile").pipe(
+    Flag.withDescription("read the commands from `name: command` lines"),
+    Flag.withMetavar("PATH"),
+    Flag.optional
+  ),
   shell: Flag.Boolean("shell").pipe(
     Flag.withDescription("run each command with /bin/sh -c; without it, commands are split into arguments, no shell"),
     Flag.withDefault(false)
   ),
-  envFile: repeated(Flag.String("env-file").pipe(Flag.withDescription("KEY=value lines added to every process's environment"))),
+  envFile: repeated(Flag.String("env-file").pipe(
+      Flag.withDescription("KEY=value lines added to every process's environment"),
+      Flag.withMetavar("PATH")
+    )),
   scale: repeated(
-    Flag.String("scale").pipe(Flag.withDescription("run NAME N times (NAME=N or NAME=N,OTHER=M): NAME.1, NAME.2, ..."))
+    Flag.String("scale").pipe(
+      Flag.withDescription("run NAME N times (NAME=N or NAME=N,OTHER=M): NAME.1, NAME.2, ..."),
+      Flag.withMetavar("NAME=N")
+    )
   ),
   port: Flag.Int("port").pipe(
-    Flag.withDescription("PORT base: the i-th process's n-th instance gets PORT = base + 100 × i + n - 1"),
+    Flag.withDescription("PORT base: the i-th process's n-th instance gets PORT = base + 100 × i + n - 1; default 5000"),
+    Flag.withMetavar("BASE"),
     Flag.withDefault(5000)
   ),
   stopSignal: repeated(
-    Flag.String("stop-signal").pipe(Flag.withDescription("what a stop request sends, to all (SIGQUIT) or one (worker=SIGQUIT); default SIGTERM"))
+    Flag.String("stop-signal").pipe(
+      Flag.withDescription("what a stop request sends, to all (SIGQUIT) or one (worker=SIGQUIT); default SIGTERM"),
+      Flag.withMetavar("[NAME=]SIGNAL")
+    )
   ),
   notify: repeated(
-    Flag.String("notify").pipe(Flag.withDescription("NAME is ready only once it writes READY=1 on fd 3 (echo READY=1 >&3)"))
+    Flag.String("notify").pipe(
+      Flag.withDescription("NAME is ready only once it writes READY=1 on fd 3 (echo READY=1 >&3)"),
+      Flag.withMetavar("NAME")
+    )
   ),
   startTimeout: Flag.String("start-timeout").pipe(
-    Flag.withDescription("how long a --notify process may take to be ready; later, it has failed to start"),
+    Flag.withDescription("how long a --notify process may take to be ready; later, it has failed to start; default 60s"),
+    Flag.withMetavar("DURATION"),
     Flag.withDefault("60s")
   ),
   drainDelay: Flag.String("drain-delay").pipe(
-    Flag.withDescription("after a signal, how long the processes keep serving, not ready, before their stop requests"),
+    Flag.withDescription("after a signal, how long the processes keep serving, not ready, before their stop requests; default 0"),
+    Flag.withMetavar("DURATION"),
     Flag.withDefault("0")
   ),
   health: Flag.String("health").pipe(
     Flag.withDescription("serve /livez, /readyz and /metrics on HOST:PORT (e.g. 127.0.0.1:9464)"),
+    Flag.withMetavar("HOST:PORT"),
     Flag.optional
   ),
   exitCodeFrom: Flag.String("exit-code-from").pipe(
     Flag.withDescription("exit with NAME's own exit code, whatever ended the supervision"),
+    Flag.withMetavar("NAME"),
     Flag.optional
   ),
   noPid1Warning: Flag.Boolean("no-pid1-warning").pipe(
