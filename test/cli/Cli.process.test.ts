@@ -608,10 +608,11 @@ describe("help and version", () => {
     assert.strictEqual(cli.text("stderr"), "")
   })
 
-  it("--help names the run command", async () => {
+  it("--help names the run command and the exit codes", async () => {
     const cli = start(["--help"])
     await assertExit(cli, 0)
-    assert.match(cli.text("stdout"), /\brun\b/)
+    assert.match(cli.text("stdout"), /^ +run +\S/m)
+    assert.include(cli.text("stdout"), "EXIT CODES")
   })
 
   it("--version prints package.json's version", async () => {
