@@ -651,3 +651,21 @@ describe("as PID 1", () => {
     assert.notMatch(`${cli.text("stdout")}${cli.text("stderr")}`, pid1Warning)
   })
 })
+
+describe("cleanupCli, which every test here relies on to leave nothing behind", () => {
+  it("kills a supervisor mid-run, its children and theirs, even one in a session of its own", async () => {
+    const cli = start([
+      "run",
+      "--",
+      `a=sh -c 'sleep 30 & echo "up $$ $!"; wait'`,
+      `b=sh -c 'setsid sleep 30 & echo "up $$ $!"; wait'`
+    ])
+    const pids = (await cli.waitFor(/\| up (\d+) (\d+)$/, { count: 2 })).flatMap((match) => [Number(match[1]), Number(match[2])])
+    cleanupCli()
+    assert.deepStrictEqual(await cli.waitForExit(), { code: null, signal: "SIGKILL" })
+    // SIGKILL is sure, but not instant: the killed leave as soon as the kernel gets to them.
+    const deadline = Date.now() + 5_000
+    while (pids.some((pid) => !isGone(pid)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.deepStrictEqual(pids.filter((pid) => !isGone(pid)), [])
+  })
+})
