@@ -132,6 +132,12 @@ const commandOf = (name: string, command: string, shell: boolean) =>
     return { command: words[0], args: words.slice(1) }
   })
 
+/** `host:port` or `[v6]:port`, the port a real one. */
+const isHostPort = (text: string): boolean => {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(text)
+  return match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 65_535
+}
+
 const knownName = (flag: string, name: string, names: ReadonlyArray<string>) =>
   names.includes(name)
     ? Effect.void
@@ -171,11 +177,13 @@ export const run = (options: Options) =>
     if (names.includes(Prefix.defaultSupervisorName) || types.includes(Prefix.defaultSupervisorName)) {
       return yield* Effect.fail(usage(`"${Prefix.defaultSupervisorName}" names the supervisor's own lines; give the process another name`))
     }
-    const stopSignals = yield* orUsage(Signals.parseStopSignals(options.stopSignals, [...types, ...names]))
-    for (const name of options.notify) yield* knownName("notify", name, [...types, ...names])
+    // A command run once is both a type and an instance: each name once.
+    const typesAndNames = [...new Set([...types, ...names])]
+    const stopSignals = yield* orUsage(Signals.parseStopSignals(options.stopSignals, typesAndNames))
+    for (const name of options.notify) yield* knownName("notify", name, typesAndNames)
     if (options.exitCodeFrom !== undefined) yield* knownName("exit-code-from", options.exitCodeFrom, names)
-    if (options.health !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(options.health)) {
-      return yield* Effect.fail(usage(`--health ${options.health}: give HOST:PORT, such as 127.0.0.1:9464`))
+    if (options.health !== undefined && !isHostPort(options.health)) {
+      return yield* Effect.fail(usage(`--health ${options.health}: give HOST:PORT with a port from 1 to 65535, such as 127.0.0.1:9464`))
     }
     const env = yield* environment(options.envFiles)
     const colour = Prefix.colourWanted({ isTTY: process.stdout.isTTY === true, env: process.env })
@@ -210,9 +218,9 @@ export const run = (options: Options) =>
       })
     })
     return yield* supervision.pipe(
-      Effect.provide(Layer.mergeAll(
-        NodeSupervisor.layer({ metrics: options.health !== undefined }),
-        Logger.layer([logger(prefixes.supervisor)])
+      // The layer's own services log too (an ignored signal's warning): behind the same prefix.
+      Effect.provide(NodeSupervisor.layer({ metrics: options.health !== undefined }).pipe(
+        Layer.provideMerge(Logger.layer([logger(prefixes.supervisor)]))
       ))
     )
   })
