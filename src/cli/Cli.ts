@@ -7,10 +7,12 @@
  */
 import * as Cause from "effect/Cause"
 import * as Argument from "effect/cli/Argument"
+import * as CliConfig from "effect/cli/CliConfig"
 import * as CliError from "effect/cli/CliError"
 import * as CliOutput from "effect/cli/CliOutput"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
+import * as GlobalFlag from "effect/cli/GlobalFlag"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -155,6 +157,8 @@ export const cli = Command.make("effect-supervise").pipe(
  */
 export const main = (version: string) =>
   Command.run(cli, { version }).pipe(
+    // --help and --version only: no wizard prompts nor log-level games in a container's entrypoint.
+    Effect.provide(CliConfig.layer({ builtIns: [GlobalFlag.Help, GlobalFlag.Version] })),
     // A usage error is said once, in its own words.
     Effect.tapError((error) =>
       error instanceof UsageError.UsageError

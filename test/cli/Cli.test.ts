@@ -108,6 +108,12 @@ describe("Cli: what the parser refuses, and help", () => {
     assert.notInclude(stdout, "\x1b[")
   })
 
+  it("only --help and --version are global: no wizard, completions nor log level", async () => {
+    const { stdout } = await cli(["--help"])
+    for (const flag of ["--wizard", "--completions", "--log-level"]) assert.notInclude(stdout, flag)
+    assert.strictEqual(Cli.exitCodeOf((await cli(["--wizard"])).exit, undefined, undefined), 2)
+  })
+
   it("--help with FORCE_COLOR=1 is coloured; --version prints the version", async () => {
     vi.stubEnv("FORCE_COLOR", "1")
     assert.include((await cli(["--help"])).stdout, "\x1b[")
