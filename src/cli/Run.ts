@@ -62,11 +62,11 @@ const usage = (message: string) => new UsageError({ message })
 const orUsage = <A, E extends { readonly message: string }>(result: Result.Result<A, E>) =>
   Result.isSuccess(result) ? Effect.succeed(result.success) : Effect.fail(usage(result.failure.message))
 
-const duration = (flag: string, input: string, parse: (input: string) => Duration.Duration | undefined) => {
+const duration = (flag: string, input: string, parse: (input: string) => Duration.Duration | undefined, least: string) => {
   const parsed = parse(input)
   return parsed !== undefined
     ? Effect.succeed(parsed)
-    : Effect.fail(usage(`--${flag} ${JSON.stringify(input)}: a duration is seconds (25, 2.5) or has a unit (500ms, 25s)`))
+    : Effect.fail(usage(`--${flag} ${JSON.stringify(input)}: a duration is seconds (25, 2.5) or has a unit (500ms, 25s), from ${least} to 24 days`))
 }
 
 /** Where a command would be found, as the spawn would look for it: a path, or a name on PATH. */
@@ -83,6 +83,16 @@ const isRunnable = (command: string, cwd: string, path: string | undefined): boo
   return (path ?? "").split(":").some((dir) => dir !== "" && executable(NodePath.join(dir, command)))
 }
 
+/** Why a file could not be read, in a user's words where the platform's are obscure. */
+const readFailure = (path: string, message: string): string => {
+  try {
+    if (Fs.statSync(path).isDirectory()) return "it is a directory"
+  } catch {
+    // the platform's message says why
+  }
+  return message
+}
+
 const namedCommands = (options: Options) =>
   Effect.gen(function*() {
     if (options.procfile !== undefined && options.commands.length > 0) {
@@ -92,7 +102,7 @@ const namedCommands = (options: Options) =>
       const fs = yield* FileSystem.FileSystem
       const path = options.procfile
       const text = yield* fs.readFileString(path).pipe(
-        Effect.mapError((error) => usage(`cannot read the Procfile ${path}: ${error.message}`))
+        Effect.mapError((error) => usage(`cannot read the Procfile ${path}: ${readFailure(path, error.message)}`))
       )
       return yield* orUsage(Procfile.parse(text, path))
     }
@@ -112,7 +122,7 @@ const environment = (files: ReadonlyArray<string>) =>
     const env: Record<string, string> = {}
     for (const file of files) {
       const text = yield* fs.readFileString(file).pipe(
-        Effect.mapError((error) => usage(`cannot read the env file ${file}: ${error.message}`))
+        Effect.mapError((error) => usage(`cannot read the env file ${file}: ${readFailure(file, error.message)}`))
       )
       Object.assign(env, yield* orUsage(EnvFile.parse(text, file)))
     }
@@ -163,9 +173,9 @@ const logger = (prefix: string) =>
  */
 export const run = (options: Options) =>
   Effect.gen(function*() {
-    const budget = yield* duration("grace", options.grace, Budget.parse)
-    const drainDelay = yield* duration("drain-delay", options.drainDelay, Budget.parseDelay)
-    const startTimeout = yield* duration("start-timeout", options.startTimeout, Budget.parse)
+    const budget = yield* duration("grace", options.grace, Budget.parse, "1ms")
+    const drainDelay = yield* duration("drain-delay", options.drainDelay, Budget.parseDelay, "0")
+    const startTimeout = yield* duration("start-timeout", options.startTimeout, Budget.parse, "1ms")
     yield* Budget.makeDrainDelay(drainDelay, budget).pipe(
       Effect.mapError(() => usage(`--drain-delay ${options.drainDelay} must be shorter than --grace ${options.grace}`))
     )

@@ -55,8 +55,9 @@ describe("Run.run: bad input", () => {
   const marker = tempFile("started")
   const touch = `toucher=touch ${marker}`
   const cases: ReadonlyArray<readonly [string, Partial<Run.Options>, string | RegExp]> = [
-    ["a bad grace", { grace: "abc" }, `--grace "abc": a duration is seconds (25, 2.5) or has a unit (500ms, 25s)`],
-    ["a bad drain delay", { drainDelay: "-1" }, /^--drain-delay "-1": a duration/],
+    ["a bad grace", { grace: "abc" }, `--grace "abc": a duration is seconds (25, 2.5) or has a unit (500ms, 25s), from 1ms to 24 days`],
+    ["a zero grace", { grace: "0" }, /^--grace "0": .* from 1ms to 24 days$/],
+    ["a bad drain delay", { drainDelay: "-1" }, /^--drain-delay "-1": a duration .* from 0 to 24 days$/],
     ["a bad start timeout", { startTimeout: "0" }, /^--start-timeout "0": a duration/],
     ["a drain delay as long as the grace", { grace: "2s", drainDelay: "2s" }, "--drain-delay 2s must be shorter than --grace 2s"],
     ["commands and a Procfile", { procfile: "Procfile" }, "give the commands after --, or --procfile, not both"],
@@ -92,6 +93,8 @@ describe("Run.run: bad input", () => {
 
   it("a Procfile that cannot be read, or has a malformed line", async () => {
     assert.match(await usageMessage(options({ procfile: "/nonexistent/Procfile" })), /^cannot read the Procfile \/nonexistent\/Procfile: /)
+    assert.strictEqual(await usageMessage(options({ procfile: "/" })), "cannot read the Procfile /: it is a directory")
+    assert.strictEqual(await usageMessage(options({ commands: [touch], envFiles: ["/"] })), "cannot read the env file /: it is a directory")
     const procfile = writeFile("Procfile", `toucher: touch ${marker}\n\nbroken line\n`)
     assert.match(await usageMessage(options({ procfile })), /Procfile.*line 3/)
     assert.isFalse(Fs.existsSync(marker))
