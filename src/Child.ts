@@ -213,6 +213,9 @@ const forceWait = Duration.seconds(1)
 // process, such as a daemon reparented away, may hold it open forever).
 const outputGraceAfterForce = Duration.millis(50)
 
+// After the leader's exit, how long its exit waits for its output to be forwarded to the end.
+const lastLinesWait = Duration.millis(50)
+
 // A child with readiness "notify" that says nothing for this long has failed to start.
 const defaultStartTimeout = Duration.seconds(60)
 // The readiness line, as sd_notify writes it; lines longer than this on the lifeline are not it.
@@ -355,13 +358,20 @@ const spawn = (spec: Spec): Effect.Effect<
     // Descendants outside the group, found while an ancestor still lived.
     const escapees = new Map<number, ProcessInfo>()
 
-    yield* exitOf(handle).pipe(Effect.flatMap((end) => Deferred.succeed(exit, end)), Effect.forkDetach)
     const forwarding = spec.stdio === "prefixed"
       ? yield* Effect.all([
         forward(output, "stdout", handle.stdout, spec.prefix ?? `[${spec.name}] `),
         forward(output, "stderr", handle.stderr, spec.prefix ?? `[${spec.name}] `)
       ], { concurrency: 2, discard: true }).pipe(Effect.forkDetach)
       : undefined
+    // The exit is known once the child's last lines are out (often why it died), so they come
+    // before the supervisor's word of it; a descendant holding the pipes open delays it at most a little.
+    const lastLines = forwarding === undefined ? Effect.void : Effect.timeoutOption(Fiber.await(forwarding), lastLinesWait)
+    yield* exitOf(handle).pipe(
+      Effect.tap(() => lastLines),
+      Effect.flatMap((end) => Deferred.succeed(exit, end)),
+      Effect.forkDetach
+    )
 
     /**
      * Adds the descendants outside the group to the escapees. For a stop request it walks the

@@ -5,8 +5,10 @@ import * as Path from "node:path"
 import { vi } from "vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Child from "../src/Child.ts"
 import * as Member from "../src/Member.ts"
+import * as Output from "../src/Output.ts"
 import * as ShutdownSignal from "../src/ShutdownSignal.ts"
 import * as Supervisor from "../src/Supervisor.ts"
 import { fixture, isGone, killQuietly, tempFile, waitForLines } from "./helpers/processes.ts"
@@ -138,6 +140,35 @@ describe("Child with real processes", () => {
       assert.strictEqual(captured.stdout, "[talker] one\n[talker] two\n")
       assert.strictEqual(captured.stderr, "[talker] oops\n")
     }).pipe(Effect.provide(live))
+  })
+
+  it.live("a child's last lines are written out by the time its exit is known, even with a descendant holding its pipes", () => {
+    // A slow stdout: each write takes 20 ms to complete.
+    const written = { stdout: "", stderr: "" }
+    const slowOutput = Layer.succeed(Output.Output)(Output.Output.of({
+      write: (target, pieces) =>
+        Effect.andThen(Effect.sleep("20 millis"), Effect.sync(() => void (written[target] += Buffer.concat(pieces).toString()))),
+      flush: Effect.void
+    }))
+    return Effect.gen(function*() {
+      const dying = yield* Child.make({
+        name: "dying",
+        command: "sh",
+        args: ["-c", "echo why it died >&2; exit 3"],
+        stdio: "prefixed"
+      })
+      assert.deepStrictEqual(yield* dying.exit, Member.End.Exited({ code: 3, signal: null }))
+      assert.strictEqual(written.stderr, "[dying] why it died\n")
+      // The background sleep keeps the pipes open: the exit is known anyway, the line already out.
+      const holder = yield* Child.make({
+        name: "holder",
+        command: "sh",
+        args: ["-c", "sleep 30 & echo bye; exit 4"],
+        stdio: "prefixed"
+      })
+      assert.deepStrictEqual(yield* holder.exit, Member.End.Exited({ code: 4, signal: null }))
+      assert.strictEqual(written.stdout, "[holder] bye\n")
+    }).pipe(Effect.scoped, Effect.provide(slowOutput), Effect.provide(live))
   })
 
   it.live("a forked module gets the execArgv, args, cwd and env of its spec, on top of the parent's environment", () => {

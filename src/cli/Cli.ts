@@ -5,11 +5,24 @@
  *
  * @since 0.2.0
  */
+import * as Cause from "effect/Cause"
 import * as Argument from "effect/cli/Argument"
+import * as CliConfig from "effect/cli/CliConfig"
+import * as CliError from "effect/cli/CliError"
+import * as CliOutput from "effect/cli/CliOutput"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
+import * as GlobalFlag from "effect/cli/GlobalFlag"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Os from "node:os"
+import type * as Member from "../Member.ts"
+import * as NodeSupervisor from "../NodeSupervisor.ts"
+import type { ShutdownReport } from "../ShutdownReport.ts"
+import * as Prefix from "./Prefix.ts"
 import * as Run from "./Run.ts"
+import * as UsageError from "./UsageError.ts"
 
 /**
  * The process's exit codes, as `--help` prints them.
@@ -142,4 +155,80 @@ export const cli = Command.make("effect-supervise").pipe(
  * @since 0.2.0
  * @category running
  */
-export const main = (version: string) => Command.run(cli, { version })
+export const main = (version: string) =>
+  Command.run(cli, { version }).pipe(
+    // --help and --version only: no wizard prompts nor log-level games in a container's entrypoint.
+    Effect.provide(CliConfig.layer({ builtIns: [GlobalFlag.Help, GlobalFlag.Version] })),
+    // A usage error is said once, in its own words.
+    Effect.tapError((error) =>
+      error instanceof UsageError.UsageError
+        ? Effect.sync(() => process.stderr.write(`effect-supervise: ${error.message} ${hint(["effect-supervise", "run"])}\n`))
+        : Effect.void
+    )
+  )
+
+/**
+ * Where to find help, after a one-line error: `(effect-supervise run --help shows the flags)`.
+ *
+ * @since 0.2.0
+ * @category presenting
+ */
+export const hint = (commandPath: ReadonlyArray<string>): string => `(${[...commandPath, "--help"].join(" ")} shows the flags)`
+
+/**
+ * Bad input in one line on stderr, not drowned in the whole help text; the
+ * help and the version on stdout when asked for, coloured as the process's
+ * output is.
+ *
+ * @since 0.2.0
+ * @category presenting
+ */
+export const presenter: CliOutput.Presenter = {
+  present: (event) =>
+    Effect.sync(() => {
+      switch (event._tag) {
+        case "Help": {
+          const colors = Prefix.colourWanted({ isTTY: process.stdout.isTTY === true, env: process.env })
+          return void process.stdout.write(`${CliOutput.defaultFormatter({ colors }).formatHelpDoc(event.helpDoc)}\n`)
+        }
+        case "InvalidInvocation":
+          return void process.stderr.write(
+            `${event.errors.map((error) => `effect-supervise: ${error.message}`).join("\n")} ${hint(event.commandPath)}\n`
+          )
+        case "Version":
+          return void process.stdout.write(`${event.version}\n`)
+      }
+    })
+}
+
+/** A process's own exit code: its code, or 128 + the number of the signal that killed it. */
+const ownCode = (end: Member.End | undefined): number => {
+  if (end === undefined || end._tag !== "Exited") return 1
+  if (end.code !== null) return end.code
+  return 128 + (Os.constants.signals[end.signal as NodeJS.Signals] ?? 0)
+}
+
+const isUsage = (cause: Cause.Cause<unknown>): boolean => {
+  const error = Cause.squash(cause)
+  return error instanceof UsageError.UsageError || (CliError.isCliError(error) && error._tag !== "UserError")
+}
+
+/**
+ * The command's exit code, as {@link exitCodesText} says: 2 for bad input;
+ * with `--exit-code-from`, that process's own code; otherwise the
+ * supervision's.
+ *
+ * @since 0.2.0
+ * @category exit codes
+ */
+export const exitCodeOf = (
+  exit: Exit.Exit<unknown, unknown>,
+  report: ShutdownReport | undefined,
+  exitCodeFrom: string | undefined
+): number => {
+  if (Exit.isFailure(exit) && isUsage(exit.cause)) return UsageError.exitCode
+  if (exitCodeFrom !== undefined && report !== undefined) {
+    return ownCode(report.members.find((member) => member.name === exitCodeFrom)?.exit)
+  }
+  return NodeSupervisor.exitCodeOf(exit, report)
+}

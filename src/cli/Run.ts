@@ -62,11 +62,11 @@ const usage = (message: string) => new UsageError({ message })
 const orUsage = <A, E extends { readonly message: string }>(result: Result.Result<A, E>) =>
   Result.isSuccess(result) ? Effect.succeed(result.success) : Effect.fail(usage(result.failure.message))
 
-const duration = (flag: string, input: string, parse: (input: string) => Duration.Duration | undefined) => {
+const duration = (flag: string, input: string, parse: (input: string) => Duration.Duration | undefined, least: string) => {
   const parsed = parse(input)
   return parsed !== undefined
     ? Effect.succeed(parsed)
-    : Effect.fail(usage(`--${flag} ${JSON.stringify(input)}: a duration is seconds (25, 2.5) or has a unit (500ms, 25s)`))
+    : Effect.fail(usage(`--${flag} ${JSON.stringify(input)}: a duration is seconds (25, 2.5) or has a unit (500ms, 25s), from ${least} to 24 days`))
 }
 
 /** Where a command would be found, as the spawn would look for it: a path, or a name on PATH. */
@@ -83,6 +83,16 @@ const isRunnable = (command: string, cwd: string, path: string | undefined): boo
   return (path ?? "").split(":").some((dir) => dir !== "" && executable(NodePath.join(dir, command)))
 }
 
+/** Why a file could not be read, in a user's words where the platform's are obscure. */
+const readFailure = (path: string, message: string): string => {
+  try {
+    if (Fs.statSync(path).isDirectory()) return "it is a directory"
+  } catch {
+    // the platform's message says why
+  }
+  return message
+}
+
 const namedCommands = (options: Options) =>
   Effect.gen(function*() {
     if (options.procfile !== undefined && options.commands.length > 0) {
@@ -92,7 +102,7 @@ const namedCommands = (options: Options) =>
       const fs = yield* FileSystem.FileSystem
       const path = options.procfile
       const text = yield* fs.readFileString(path).pipe(
-        Effect.mapError((error) => usage(`cannot read the Procfile ${path}: ${error.message}`))
+        Effect.mapError((error) => usage(`cannot read the Procfile ${path}: ${readFailure(path, error.message)}`))
       )
       return yield* orUsage(Procfile.parse(text, path))
     }
@@ -112,7 +122,7 @@ const environment = (files: ReadonlyArray<string>) =>
     const env: Record<string, string> = {}
     for (const file of files) {
       const text = yield* fs.readFileString(file).pipe(
-        Effect.mapError((error) => usage(`cannot read the env file ${file}: ${error.message}`))
+        Effect.mapError((error) => usage(`cannot read the env file ${file}: ${readFailure(file, error.message)}`))
       )
       Object.assign(env, yield* orUsage(EnvFile.parse(text, file)))
     }
@@ -131,6 +141,12 @@ const commandOf = (name: string, command: string, shell: boolean) =>
     }
     return { command: words[0], args: words.slice(1) }
   })
+
+/** `host:port` or `[v6]:port`, the port a real one. */
+const isHostPort = (text: string): boolean => {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(text)
+  return match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 65_535
+}
 
 const knownName = (flag: string, name: string, names: ReadonlyArray<string>) =>
   names.includes(name)
@@ -157,9 +173,9 @@ const logger = (prefix: string) =>
  */
 export const run = (options: Options) =>
   Effect.gen(function*() {
-    const budget = yield* duration("grace", options.grace, Budget.parse)
-    const drainDelay = yield* duration("drain-delay", options.drainDelay, Budget.parseDelay)
-    const startTimeout = yield* duration("start-timeout", options.startTimeout, Budget.parse)
+    const budget = yield* duration("grace", options.grace, Budget.parse, "1ms")
+    const drainDelay = yield* duration("drain-delay", options.drainDelay, Budget.parseDelay, "0")
+    const startTimeout = yield* duration("start-timeout", options.startTimeout, Budget.parse, "1ms")
     yield* Budget.makeDrainDelay(drainDelay, budget).pipe(
       Effect.mapError(() => usage(`--drain-delay ${options.drainDelay} must be shorter than --grace ${options.grace}`))
     )
@@ -171,11 +187,13 @@ export const run = (options: Options) =>
     if (names.includes(Prefix.defaultSupervisorName) || types.includes(Prefix.defaultSupervisorName)) {
       return yield* Effect.fail(usage(`"${Prefix.defaultSupervisorName}" names the supervisor's own lines; give the process another name`))
     }
-    const stopSignals = yield* orUsage(Signals.parseStopSignals(options.stopSignals, [...types, ...names]))
-    for (const name of options.notify) yield* knownName("notify", name, [...types, ...names])
+    // A command run once is both a type and an instance: each name once.
+    const typesAndNames = [...new Set([...types, ...names])]
+    const stopSignals = yield* orUsage(Signals.parseStopSignals(options.stopSignals, typesAndNames))
+    for (const name of options.notify) yield* knownName("notify", name, typesAndNames)
     if (options.exitCodeFrom !== undefined) yield* knownName("exit-code-from", options.exitCodeFrom, names)
-    if (options.health !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(options.health)) {
-      return yield* Effect.fail(usage(`--health ${options.health}: give HOST:PORT, such as 127.0.0.1:9464`))
+    if (options.health !== undefined && !isHostPort(options.health)) {
+      return yield* Effect.fail(usage(`--health ${options.health}: give HOST:PORT with a port from 1 to 65535, such as 127.0.0.1:9464`))
     }
     const env = yield* environment(options.envFiles)
     const colour = Prefix.colourWanted({ isTTY: process.stdout.isTTY === true, env: process.env })
@@ -210,9 +228,9 @@ export const run = (options: Options) =>
       })
     })
     return yield* supervision.pipe(
-      Effect.provide(Layer.mergeAll(
-        NodeSupervisor.layer({ metrics: options.health !== undefined }),
-        Logger.layer([logger(prefixes.supervisor)])
+      // The layer's own services log too (an ignored signal's warning): behind the same prefix.
+      Effect.provide(NodeSupervisor.layer({ metrics: options.health !== undefined }).pipe(
+        Layer.provideMerge(Logger.layer([logger(prefixes.supervisor)]))
       ))
     )
   })

@@ -111,9 +111,12 @@ export const parseStopSignals = (
     const equals = input.indexOf("=")
     const name = equals === -1 ? undefined : input.slice(0, equals).trim()
     if (name !== undefined) {
-      if (!isName(name)) return fail(name === "" ? "the name before \"=\" is empty" : `bad name ${JSON.stringify(name)}: ${nameRule}`)
-      if (names !== undefined && !names.includes(name)) {
-        return fail(`no command is named ${name} (the commands are ${names.join(", ")})`)
+      if (name === "") return fail("the name before \"=\" is empty")
+      // Known names may be instance names (web.1); without them, the rule of a command's name.
+      if (names === undefined) {
+        if (!isName(name)) return fail(`bad name ${JSON.stringify(name)}: ${nameRule}`)
+      } else if (!names.includes(name)) {
+        return fail(`no process is named ${name} (there are ${names.join(", ")})`)
       }
     }
     const signal = parseSignal(input.slice(equals + 1))

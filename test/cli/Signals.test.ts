@@ -75,6 +75,13 @@ describe("Signals.parseStopSignals", () => {
     assert.isFalse("default" in parsed(["a=INT"]))
   })
 
+  it("an instance name is a name when the known names include it", () => {
+    assert.deepStrictEqual(
+      Result.getOrThrow(Signals.parseStopSignals(["api.2=QUIT"], ["api", "api.1", "api.2"])),
+      { byName: { "api.2": "SIGQUIT" } }
+    )
+  })
+
   it("a bad signal is the signal's error", () => {
     assert.strictEqual(error(["worker=FOO"]), unknown("FOO"))
     assert.strictEqual(error(["KILL"]), killMessage)
@@ -86,7 +93,11 @@ describe("Signals.parseStopSignals", () => {
     assert.strictEqual(error(["api.1=INT"]), `Invalid stop signal "api.1=INT": bad name "api.1": a name may contain only letters, digits, "_" and "-"`)
     assert.strictEqual(
       error(["wroker=INT"], ["api", "worker"]),
-      `Invalid stop signal "wroker=INT": no command is named wroker (the commands are api, worker)`
+      `Invalid stop signal "wroker=INT": no process is named wroker (there are api, worker)`
+    )
+    assert.strictEqual(
+      error(["api.3=INT"], ["api", "api.1", "api.2"]),
+      `Invalid stop signal "api.3=INT": no process is named api.3 (there are api, api.1, api.2)`
     )
     assert.strictEqual(failureOf(Signals.parseStopSignals(["=INT"]))._tag, "StopSignalError")
   })
