@@ -192,9 +192,8 @@ export const presenter: CliOutput.Presenter = {
           return void process.stdout.write(`${CliOutput.defaultFormatter({ colors }).formatHelpDoc(event.helpDoc)}\n`)
         }
         case "InvalidInvocation":
-          return void process.stderr.write(
-            `${event.errors.map((error) => `effect-supervise: ${error.message}`).join("\n")} ${hint(event.commandPath)}\n`
-          )
+          // The first error only: the parser's later ones follow from it (`--grace -1s` reads `-1s` as flags).
+          return void process.stderr.write(`effect-supervise: ${event.errors[0]?.message} ${hint(event.commandPath)}\n`)
         case "Version":
           return void process.stdout.write(`${event.version}\n`)
       }

@@ -82,6 +82,12 @@ describe("Cli: what the parser refuses, and help", () => {
     assert.strictEqual(stdout, "")
   })
 
+  it("a flag value that looks like flags: one line, the first error", async () => {
+    const { exit, stderr } = await cli(["run", "--start-timeout", "-1s", "--", "a=true"])
+    assert.strictEqual(Cli.exitCodeOf(exit, undefined, undefined), 2)
+    assert.match(stderr, /^effect-supervise: Missing value for flag --start-timeout\b[^\n]*\(effect-supervise run --help shows the flags\)\n$/)
+  })
+
   it("run --help: every flag, the exit codes, no colour when piped", async () => {
     vi.stubEnv("FORCE_COLOR", "")
     vi.stubEnv("NO_COLOR", "")
