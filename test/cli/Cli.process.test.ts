@@ -15,6 +15,7 @@ import {
   httpGetUntil,
   makeGate,
   root,
+  runFlags,
   start
 } from "../helpers/cliProcess.ts"
 import { isGone, tempFile, waitForLines } from "../helpers/processes.ts"
@@ -601,23 +602,7 @@ describe("help and version", () => {
     const cli = start(["run", "--help"])
     await assertExit(cli, 0)
     const help = cli.text("stdout")
-    for (
-      const flag of [
-        "--grace",
-        "--procfile",
-        "--shell",
-        "--env-file",
-        "--scale",
-        "--port",
-        "--stop-signal",
-        "--notify",
-        "--start-timeout",
-        "--drain-delay",
-        "--health",
-        "--exit-code-from",
-        "--no-pid1-warning"
-      ]
-    ) assert.include(help, flag)
+    for (const flag of runFlags) assert.include(help, flag)
     assert.include(help, "EXIT CODES")
     for (const code of ["0", "1", "2", "124"]) assert.match(help, new RegExp(`^ +${code} +\\S`, "m"))
     assert.include(help, "--exit-code-from NAME")

@@ -13,6 +13,7 @@ import { UsageError } from "../../src/cli/UsageError.ts"
 import { version } from "../../src/cli/version.ts"
 import * as NodeSupervisor from "../../src/NodeSupervisor.ts"
 import type { ShutdownReport } from "../../src/ShutdownReport.ts"
+import { runFlags } from "../helpers/cliProcess.ts"
 import { tempFile } from "../helpers/processes.ts"
 
 const layer = Layer.mergeAll(NodeServices.layer, CliOutput.layerPresenter(Cli.presenter))
@@ -93,23 +94,7 @@ describe("Cli: what the parser refuses, and help", () => {
     vi.stubEnv("NO_COLOR", "")
     const { exit, stdout } = await cli(["run", "--help"])
     assert.isTrue(Exit.isSuccess(exit))
-    for (
-      const flag of [
-        "--grace",
-        "--procfile",
-        "--shell",
-        "--env-file",
-        "--scale",
-        "--port",
-        "--stop-signal",
-        "--notify",
-        "--start-timeout",
-        "--drain-delay",
-        "--health",
-        "--exit-code-from",
-        "--no-pid1-warning"
-      ]
-    ) assert.include(stdout, flag)
+    for (const flag of runFlags) assert.include(stdout, flag)
     assert.include(stdout, Cli.exitCodesText)
     assert.notInclude(stdout, "\x1b[")
   })

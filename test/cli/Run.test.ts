@@ -4,11 +4,11 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import { afterEach, assert, describe, it, vi } from "vitest"
 import * as Run from "../../src/cli/Run.ts"
 import { UsageError } from "../../src/cli/UsageError.ts"
 import * as NodeSupervisor from "../../src/NodeSupervisor.ts"
+import { freePort } from "../helpers/cliProcess.ts"
 import { tempFile } from "../helpers/processes.ts"
 
 const options = (overrides: Partial<Run.Options>): Run.Options => ({
@@ -100,17 +100,6 @@ describe("Run.run: bad input", () => {
     assert.isFalse(Fs.existsSync(marker))
   })
 })
-
-/** A free TCP port on the loopback interface. */
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as Net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 
 /** Writes everything written to a stream into `lines`, still passing it on. */
 const capture = (stream: NodeJS.WriteStream): Array<string> => {

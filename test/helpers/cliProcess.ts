@@ -352,3 +352,20 @@ export const makeGate = (path: string) => {
     }
   }
 }
+
+/** Every flag of `run`, as the issue and the README name them. */
+export const runFlags: ReadonlyArray<string> = [
+  "--grace",
+  "--procfile",
+  "--shell",
+  "--env-file",
+  "--scale",
+  "--port",
+  "--stop-signal",
+  "--notify",
+  "--start-timeout",
+  "--drain-delay",
+  "--health",
+  "--exit-code-from",
+  "--no-pid1-warning"
+]
