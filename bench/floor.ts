@@ -1,6 +1,7 @@
 // The bench's floor: the least a correct supervisor can do, in plain Node (no
 // Effect, no dependencies), with the same BENCH_CONFIG as bench/supervisor.ts
-// ({ budgetMs, children: [{ name, env }] }) and the same exit codes: 0 drained
+// ({ budgetMs, children: [{ name, env, command?, args? }] }; without a command, a child
+// is `node bench/child.ts`) and the same exit codes: 0 drained
 // after a signal, 1 a child exited on its own (forced or not), 124 a signal's drain
 // ran out of budget (SIGKILL).
 import * as ChildProcess from "node:child_process"
@@ -8,10 +9,14 @@ import * as Fs from "node:fs"
 
 interface Config {
   readonly budgetMs: number
-  readonly children: ReadonlyArray<{ readonly name: string; readonly env: Record<string, string> }>
+  readonly children: ReadonlyArray<
+    { readonly name: string; readonly env: Record<string, string>; readonly command?: string; readonly args?: Array<string> }
+  >
 }
 const config: Config = JSON.parse(Fs.readFileSync(process.env.BENCH_CONFIG!, "utf8"))
-const childModule = new URL("child.ts", import.meta.url).pathname
+// The runner starts this file as JavaScript, its types stripped, from a scratch directory:
+// it names the child module.
+const childModule = process.env.BENCH_CHILD_MODULE ?? new URL("child.ts", import.meta.url).pathname
 
 // Children spawned and not yet reaped (their "exit" event not seen).
 const running = new Set<ChildProcess.ChildProcess>()
@@ -60,8 +65,8 @@ const reaped = (child: ChildProcess.ChildProcess) => {
 // spawns instead of after all of them; nothing is spawned once stopping.
 const spawnFrom = (index: number) => {
   if (exitCode !== undefined || index >= config.children.length) return
-  const { name, env } = config.children[index]
-  const child = ChildProcess.spawn(process.execPath, [childModule], {
+  const { args, command, env, name } = config.children[index]
+  const child = ChildProcess.spawn(command ?? process.execPath, command === undefined ? [childModule] : args ?? [], {
     env: { ...process.env, ...env, NAME: name },
     stdio: "inherit",
     detached: true

@@ -1,32 +1,53 @@
 // `npm run bench`: the same scenarios, in the same run, against our supervisor
-// (bench/supervisor.ts), the floor (bench/floor.ts: the least a correct supervisor
-// does, in plain Node) and `concurrently --kill-others --kill-timeout`, with real
-// processes on loopback only. Prints one table side by side, with ours − floor,
-// and writes the figures to bench/results/latest.json (partial runs: partial.json).
+// through the library (bench/supervisor.ts) and through the command line (the built
+// bundle, `node dist/bin/bin.js run`), the floor (bench/floor.ts: the least a correct
+// supervisor does, in plain Node) and `concurrently --kill-others --kill-timeout`, with
+// real processes on loopback only. Prints one table side by side, with library − floor
+// and CLI − floor, and writes the figures to bench/results/latest.json (partial runs:
+// partial.json).
 //
 // Every run is bounded: a supervisor that does not exit in time is recorded as
 // such, and it and its children are SIGKILLed before the next run.
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
+import * as Module from "node:module"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { binPath, type Build, ensureBuilt } from "./build.ts"
 
 const benchDir = import.meta.dirname
+const workDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-supervise-bench-"))
 const root = Path.dirname(benchDir)
 const node = process.execPath
 const childModule = Path.join(benchDir, "child.ts")
 const ourSupervisor = Path.join(benchDir, "supervisor.ts")
-const floorSupervisor = Path.join(benchDir, "floor.ts")
-const concurrentlyBin = Path.join(root, "node_modules", "concurrently", "dist", "bin", "concurrently.js")
-const workDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-supervise-bench-"))
-
-type SideName = "ours" | "floor" | "peer"
-const allSides: ReadonlyArray<SideName> = ["ours", "floor", "peer"]
-const sideTitles: Record<SideName, string> = {
-  ours: "effect-supervise",
-  floor: "floor (bench/floor.ts)",
-  peer: "concurrently --kill-others"
+// The floor runs as plain JavaScript (bench/floor.ts, its types stripped once, here): Node's
+// own TypeScript stripping would add ~15 MB and, with a cold compile cache, ~80 ms to its
+// start-up, which no supervisor needs to pay.
+const floorSupervisor = Path.join(workDir, "floor.mjs")
+{
+  // Without its "experimental feature" warning.
+  const emitWarning = process.emitWarning
+  process.emitWarning = () => {}
+  try {
+    Fs.writeFileSync(floorSupervisor, Module.stripTypeScriptTypes(Fs.readFileSync(Path.join(benchDir, "floor.ts"), "utf8")))
+  } finally {
+    process.emitWarning = emitWarning
+  }
 }
+const concurrentlyBin = Path.join(root, "node_modules", "concurrently", "dist", "bin", "concurrently.js")
+
+type SideName = "ours" | "floor" | "peer" | "cli"
+/** The order the sides run in, within a scenario. */
+const allSides: ReadonlyArray<SideName> = ["ours", "floor", "peer", "cli"]
+const sideTitles: Record<SideName, string> = {
+  ours: "effect-supervise (library)",
+  floor: "floor (bench/floor.ts)",
+  peer: "concurrently --kill-others",
+  cli: "effect-supervise run (CLI)"
+}
+/** The sides compared with the floor, column by column. */
+const differenced = ["ours", "cli"] as const
 
 // ---------------------------------------------------------------- utilities
 
@@ -105,11 +126,16 @@ const waitForFirstEvent = (file: string, event: string, timeoutMs: number) =>
     check()
   })
 
+/**
+ * A live (not zombie) child of the bench: `node bench/child.ts` (or a shell or `env` on its
+ * way to exec it), or a `targets` child (`/bin/sh -c '… exec sleep 600'`, then `sleep 600`).
+ */
 const isAlive = (pid: number): boolean => {
   try {
     const stat = Fs.readFileSync(`/proc/${pid}/stat`, "latin1")
     if (/^\d+ \(.*\) Z/.test(stat)) return false
-    return Fs.readFileSync(`/proc/${pid}/cmdline`, "latin1").includes("child.ts")
+    const cmdline = Fs.readFileSync(`/proc/${pid}/cmdline`, "latin1")
+    return cmdline.includes("child.ts") || cmdline.startsWith("sleep\0") || cmdline.startsWith("/bin/sh\0-c\0")
   } catch {
     return false
   }
@@ -127,13 +153,14 @@ const killAll = (pids: ReadonlyArray<number>) => {
 
 /**
  * Every live child of a run, whether it logged `start` or not (one spawned and
- * signalled before its first line): the processes whose environment names the run's log.
+ * signalled before its first line): the processes whose environment names the run's log,
+ * but the supervisor (whose environment names it too, and whose command line names the children's).
  */
-const runChildren = (log: string): Array<number> => {
+const runChildren = (log: string, supervisorPid: number): Array<number> => {
   const marker = `BENCH_LOG=${log}\0`
   const pids: Array<number> = []
   for (const entry of Fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue
+    if (!/^\d+$/.test(entry) || Number(entry) === supervisorPid) continue
     try {
       if (Fs.readFileSync(`/proc/${entry}/environ`, "latin1").includes(marker)) pids.push(Number(entry))
     } catch {
@@ -195,6 +222,8 @@ const percentile = (values: ReadonlyArray<number>, p: number) => {
 interface ChildConfig {
   readonly name: string
   readonly env: Record<string, string>
+  /** A shell script run as `/bin/sh -c <script>` on every side, instead of `node bench/child.ts`. */
+  readonly script?: string
 }
 
 interface Supervisor {
@@ -209,22 +238,42 @@ interface Supervisor {
 
 let runCount = 0
 
-const start = (side: SideName, children: ReadonlyArray<ChildConfig>, budgetMs: number): Supervisor => {
+const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`
+
+/**
+ * Starts one side's supervisor over `children`. The child program is the same on every
+ * side: `node bench/child.ts` (argv: node, child.ts) with the child's environment, or for
+ * a `script` child `/bin/sh -c <script>` (argv: /bin/sh, -c, script). The run's log is in
+ * the supervisor's environment too (every side's children inherit it); `extraEnv` goes to
+ * the supervisor only (children inherit it as well).
+ */
+const start = (
+  side: SideName,
+  children: ReadonlyArray<ChildConfig>,
+  budgetMs: number,
+  extraEnv: Record<string, string> = {}
+): Supervisor => {
   const log = Path.join(workDir, `run-${runCount++}.log`)
-  const withLog = children.map((child) => ({ name: child.name, env: { ...child.env, NAME: child.name, BENCH_LOG: log } }))
+  const withLog = children.map((child) => ({ ...child, env: { ...child.env, NAME: child.name, BENCH_LOG: log } }))
   let args: Array<string>
-  let env: NodeJS.ProcessEnv = process.env
+  let env: NodeJS.ProcessEnv = { ...process.env, BENCH_LOG: log, ...extraEnv }
   // Created empty, so it can be watched before the first child writes.
   Fs.writeFileSync(log, "")
   if (side === "ours" || side === "floor") {
     const config = Path.join(workDir, `run-${runCount}.json`)
-    Fs.writeFileSync(config, JSON.stringify({ budgetMs, children: withLog }))
+    const configChildren = withLog.map((child) =>
+      child.script === undefined
+        ? { name: child.name, env: child.env }
+        : { name: child.name, env: child.env, command: "/bin/sh", args: ["-c", child.script] }
+    )
+    Fs.writeFileSync(config, JSON.stringify({ budgetMs, children: configChildren }))
     args = [side === "ours" ? ourSupervisor : floorSupervisor]
-    env = { ...process.env, BENCH_CONFIG: config }
-  } else {
-    const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`
+    env = { ...env, BENCH_CONFIG: config, BENCH_CHILD_MODULE: childModule }
+  } else if (side === "peer") {
+    // concurrently runs each command with `/bin/sh -c <command>`: a script is given as is;
+    // node children are `exec`ed by that shell, so the logged pid is the process concurrently waits for.
     const commands = withLog.map((child) =>
-      [
+      child.script ?? [
         ...Object.entries(child.env).map(([key, value]) => `${key}=${quote(value)}`),
         "exec",
         quote(node),
@@ -232,6 +281,18 @@ const start = (side: SideName, children: ReadonlyArray<ChildConfig>, budgetMs: n
       ].join(" ")
     )
     args = [concurrentlyBin, "--kill-others", "--kill-timeout", String(budgetMs), "--no-color", ...commands]
+  } else {
+    // The command line splits each command into argv without a shell: `env` (which execs
+    // node in the same process) sets the child's environment; a script is `/bin/sh -c '<script>'`.
+    const commands = withLog.map((child) =>
+      `${child.name}=${
+        child.script !== undefined
+          ? `/bin/sh -c ${quote(child.script)}`
+          : ["env", ...Object.entries(child.env).map(([key, value]) => quote(`${key}=${value}`)), quote(node), quote(childModule)]
+            .join(" ")
+      }`
+    )
+    args = [binPath, "run", "--grace", `${budgetMs}ms`, "--", ...commands]
   }
   // A process group of its own, so whatever it leaves behind (concurrently's `ps` runs) can be killed with it.
   const execNs = now()
@@ -259,14 +320,14 @@ const finish = async (supervisor: Supervisor, timeoutMs: number) => {
   // Cleared, so a long bound does not keep the runner alive after its last run.
   clearTimeout(timer)
   const logged = readLog(supervisor.log).filter((line) => line.event === "start").map((line) => line.pid)
-  const childPids = [...new Set([...logged.filter(isAlive), ...runChildren(supervisor.log)])]
+  const childPids = [...new Set([...logged.filter(isAlive), ...runChildren(supervisor.log, supervisor.pid)])]
   const leftAlive = childPids.length
   if (result === undefined) {
     killAll([supervisor.pid])
     await supervisor.exited
   }
   // Again after the supervisor's death: it may have spawned more until then.
-  const toKill = [...new Set([...childPids, ...runChildren(supervisor.log)])]
+  const toKill = [...new Set([...childPids, ...runChildren(supervisor.log, supervisor.pid)])]
   killAll(toKill)
   await killGroup(supervisor.pid)
   await waitGone(toKill)
@@ -454,6 +515,8 @@ interface StartUp {
   readonly firstSamples: Array<number>
   readonly lastSamples: Array<number>
   readonly failures: number
+  /** A child's argv (paths relative to the repository), from /proc/<pid>/cmdline: the same on every side. */
+  readonly childArgv: string | undefined
 }
 
 const startUpWaitMs = 180_000
@@ -467,7 +530,14 @@ const startUpOnce = async (side: SideName, n: number) => {
     const stamps = started.map((line) => line.ns)
     const first = stamps.reduce((a, b) => (a < b ? a : b))
     const last = stamps.reduce((a, b) => (a > b ? a : b))
-    return { firstMs: msBetween(supervisor.execNs, first), lastMs: msBetween(supervisor.execNs, last), rss }
+    let childArgv: string | undefined
+    try {
+      childArgv = Fs.readFileSync(`/proc/${started[0].pid}/cmdline`, "latin1").split("\0").filter((arg) => arg !== "")
+        .map((arg) => (arg.startsWith(root) ? Path.relative(root, arg) : arg)).join(" ")
+    } catch {
+      // gone already
+    }
+    return { firstMs: msBetween(supervisor.execNs, first), lastMs: msBetween(supervisor.execNs, last), rss, childArgv }
   } catch (error) {
     console.error(`${side} start-up N=${n}: ${String(error)}\n${supervisor.output()}`)
     return undefined
@@ -487,7 +557,8 @@ const summarizeStartUp = (n: number, runs: ReadonlyArray<Awaited<ReturnType<type
     rssBytes: percentile(ok.map((run) => run.rss), 50),
     firstSamples,
     lastSamples,
-    failures: runs.length - ok.length
+    failures: runs.length - ok.length,
+    childArgv: ok.find((run) => run.childArgv !== undefined)?.childArgv
   }
 }
 
@@ -538,6 +609,225 @@ const startUpSigterm = async (side: SideName, n: number): Promise<StartUpSigterm
   }
 }
 
+// ---------------------------------------------------------------- targets (issue 9)
+
+// The command line's targets: supervising 10 commands, RSS at most 80 MB and the first
+// child spawned within 150 ms of exec. The children are nearly free shell commands, so the
+// figure is the supervisor's own start-up: each appends `start <name> <pid> <wall-clock ns>`
+// (CLOCK_REALTIME: a shell cannot read the monotonic clock) and execs `sleep 600`.
+const targetsRssLimitMB = 80
+const targetsFirstChildLimitMs = 150
+
+const targetChildren = (count: number): Array<ChildConfig> =>
+  Array.from({ length: count }, (_, index) => ({
+    name: `c${index}`,
+    env: {},
+    script: `echo start c${index} $$ $(date +%s%N) >> $BENCH_LOG; exec sleep 600`
+  }))
+
+/**
+ * CLOCK_REALTIME − the monotonic clock, in ns. Date.now() is read until it ticks: at the
+ * tick the wall clock is a whole millisecond, known to within one loop turn (well under
+ * 1 µs), where the monotonic clock was read just before.
+ */
+const clockOffsetOnce = (): bigint => {
+  const before = Date.now()
+  for (;;) {
+    const monotonic = now()
+    const wall = Date.now()
+    if (wall !== before) return BigInt(wall) * 1_000_000n - monotonic
+  }
+}
+
+/** The median of three readings (one may straddle a preemption). */
+const clockOffset = (): bigint => {
+  const readings = [clockOffsetOnce(), clockOffsetOnce(), clockOffsetOnce()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  return readings[1]
+}
+
+/**
+ * How the run's Node compile cache (NODE_COMPILE_CACHE, a fresh directory per run) starts:
+ * - cold: empty;
+ * - warm: a copy of a directory filled by one earlier run of the same side that exited
+ *   normally (Node writes its cache at a normal exit only: this one is SIGTERMed and drains);
+ * - prewarmed (the CLI only): a copy of a directory filled by `node dist/bin/bin.js
+ *   <BENCH_PREWARM, default --version>`, as an image build would (`RUN effect-supervise --version`).
+ */
+type CacheMode = "cold" | "warm" | "prewarmed"
+const cacheModes: ReadonlyArray<CacheMode> = ["cold", "warm", "prewarmed"]
+
+interface TargetsRun {
+  readonly firstMs: number
+  readonly rssBytes: number
+  readonly exitCode: number | null
+  /** Exited by itself after the SIGTERM (within 10 s), rather than SIGKILLed by the runner. */
+  readonly exited: boolean
+  /** Children whose parent is the supervisor itself (no shell or wrapper in between): 10 expected. */
+  readonly directChildren: number
+  readonly leftAlive: number
+}
+
+const parentOf = (pid: number): number | undefined => {
+  try {
+    return Number(Fs.readFileSync(`/proc/${pid}/stat`, "latin1").replace(/^.*\) /, "").split(" ")[1])
+  } catch {
+    return undefined
+  }
+}
+
+/** One start of `n` target children with the given cache directory; then SIGTERM and a bounded wait for the exit. */
+const targetsOnce = async (side: SideName, n: number, cacheDir: string): Promise<TargetsRun | undefined> => {
+  const offset = clockOffset()
+  const supervisor = start(side, targetChildren(n), 5_000, { NODE_COMPILE_CACHE: cacheDir })
+  try {
+    const started = await waitForEvents(supervisor.log, "start", n, 30_000)
+    const rss = rssBytes(supervisor.pid)
+    const directChildren = started.filter((line) => parentOf(line.pid) === supervisor.pid).length
+    const first = earliest(started.map((line) => line.ns))!
+    process.kill(supervisor.pid, "SIGTERM")
+    const result = await finish(supervisor, 10_000)
+    return {
+      firstMs: msBetween(supervisor.execNs + offset, first),
+      rssBytes: rss,
+      exitCode: result.exit?.code ?? null,
+      exited: result.exit !== undefined && result.exit.signal === null,
+      directChildren,
+      leftAlive: result.leftAlive
+    }
+  } catch (error) {
+    console.error(`${side} targets: ${String(error)}\n${supervisor.output()}`)
+    await finish(supervisor, 0)
+    return undefined
+  }
+}
+
+const directoryStats = (dir: string) => {
+  const files = Fs.readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .map((file) => Fs.statSync(Path.join(dir, file)))
+    .filter((stat) => stat.isFile())
+  return { files: files.length, bytes: files.reduce((sum, stat) => sum + stat.size, 0) }
+}
+
+interface Spread {
+  readonly p50: number
+  readonly p99: number
+  readonly max: number
+}
+
+const spread = (values: ReadonlyArray<number>): Spread => ({
+  p50: percentile(values, 50),
+  p99: percentile(values, 99),
+  max: Math.max(...values)
+})
+
+interface Targets {
+  readonly mode: CacheMode
+  readonly firstMs: Spread
+  readonly rssMB: Spread
+  readonly firstSamples: Array<number>
+  readonly rssSamples: Array<number>
+  readonly failures: number
+  /** Runs that did not exit by themselves after the SIGTERM. */
+  readonly notExited: number
+  readonly leftAlive: number
+  /** Runs where fewer than n children were the supervisor's own. */
+  readonly indirect: number
+  /** What filled the cache the runs start from (warm, prewarmed). */
+  readonly template?: { readonly by: string; readonly exitCode: number | null; readonly files: number; readonly bytes: number }
+}
+
+const summarizeTargets = (
+  mode: CacheMode,
+  n: number,
+  runs: ReadonlyArray<TargetsRun | undefined>,
+  template: Targets["template"]
+): Targets => {
+  const ok = runs.filter((run) => run !== undefined)
+  const firstSamples = ok.map((run) => run.firstMs)
+  const rssSamples = ok.map((run) => run.rssBytes / 1048576)
+  return {
+    mode,
+    firstMs: spread(firstSamples),
+    rssMB: spread(rssSamples),
+    firstSamples,
+    rssSamples,
+    failures: runs.length - ok.length,
+    notExited: ok.filter((run) => !run.exited).length,
+    leftAlive: ok.reduce((sum, run) => sum + run.leftAlive, 0),
+    indirect: ok.filter((run) => run.directChildren < n).length,
+    ...(template === undefined ? {} : { template })
+  }
+}
+
+/**
+ * The targets scenario: for each run, each cache mode and each side in turn (interleaved,
+ * so the machine's noise falls on every side alike), one start of n target children.
+ */
+const targets = async (
+  sides: ReadonlyArray<SideName>,
+  n: number,
+  repetitions: number,
+  prewarm: ReadonlyArray<string>,
+  step: (label: string) => void
+) => {
+  const cacheRoot = Fs.mkdtempSync(Path.join(workDir, "compile-cache-"))
+  let dirs = 0
+  const freshDir = () => {
+    const dir = Path.join(cacheRoot, String(dirs++))
+    Fs.mkdirSync(dir)
+    return dir
+  }
+  const copyOf = (template: string) => {
+    const dir = freshDir()
+    Fs.cpSync(template, dir, { recursive: true })
+    return dir
+  }
+  const plan = sides.flatMap((side) =>
+    cacheModes.filter((mode) => mode !== "prewarmed" || side === "cli").map((mode) => ({ side, mode }))
+  )
+  const templates = new Map<string, { dir: string; info: NonNullable<Targets["template"]> }>()
+  for (const { mode, side } of plan) {
+    if (mode === "cold") continue
+    const dir = freshDir()
+    let info: NonNullable<Targets["template"]>
+    if (mode === "warm") {
+      step(`${side}: targets, filling the warm compile cache (one run, SIGTERM, normal exit)`)
+      const run = await targetsOnce(side, n, dir)
+      info = { by: "one run, SIGTERMed", exitCode: run?.exited === true ? run.exitCode : null, ...directoryStats(dir) }
+    } else {
+      const args = [binPath, ...prewarm]
+      step(`${side}: targets, prewarming the compile cache: node dist/bin/bin.js ${prewarm.join(" ")}`)
+      const result = ChildProcess.spawnSync(node, args, {
+        env: { ...process.env, NODE_COMPILE_CACHE: dir },
+        stdio: "ignore",
+        timeout: 30_000
+      })
+      info = { by: `node dist/bin/bin.js ${prewarm.join(" ")}`, exitCode: result.status, ...directoryStats(dir) }
+    }
+    if (info.files === 0) console.error(`${side} targets: the ${mode} compile cache is empty (${info.by}, exit ${info.exitCode})`)
+    templates.set(`${side} ${mode}`, { dir, info })
+  }
+  const samples = new Map(plan.map(({ mode, side }) => [`${side} ${mode}`, [] as Array<TargetsRun | undefined>]))
+  for (let run = 0; run < repetitions; run++) {
+    step(`targets, ${n} commands: run ${run + 1} of ${repetitions} (${plan.length} starts)`)
+    for (const { mode, side } of plan) {
+      const template = templates.get(`${side} ${mode}`)
+      const dir = template === undefined ? freshDir() : copyOf(template.dir)
+      samples.get(`${side} ${mode}`)!.push(await targetsOnce(side, n, dir))
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  Fs.rmSync(cacheRoot, { recursive: true, force: true })
+  return Object.fromEntries(
+    sides.map((side) => [
+      side,
+      plan.filter((entry) => entry.side === side).map(({ mode }) =>
+        summarizeTargets(mode, n, samples.get(`${side} ${mode}`)!, templates.get(`${side} ${mode}`)?.info)
+      )
+    ])
+  ) as Record<SideName, Array<Targets>>
+}
+
 // ---------------------------------------------------------------- main
 
 const fmt = (value: number | null | undefined, digits = 1) =>
@@ -561,16 +851,23 @@ const notDifferenced = new Set([
   "leftAlive",
   "failures",
   "seconds",
-  "nLarge"
+  "nLarge",
+  "rssSamples",
+  "notExited",
+  "indirect",
+  "template"
 ])
 
-/** a − b for every number both have at the same place (arrays: entries matched by `n`). */
+/** a − b for every number both have at the same place (arrays: entries matched by `n`, or by `mode`). */
 const difference = (a: unknown, b: unknown): unknown => {
   if (typeof a === "number" && typeof b === "number") return a - b
   if (Array.isArray(a) && Array.isArray(b)) {
-    return a.flatMap((entry: { n: number }) => {
-      const match = b.find((other: { n: number }) => other.n === entry.n)
-      return match === undefined ? [] : [{ n: entry.n, ...(difference(entry, match) as object) }]
+    type Entry = { n?: number; mode?: string }
+    const key = (entry: Entry) => (entry.n !== undefined ? { n: entry.n } : { mode: entry.mode })
+    const same = (x: Entry, y: Entry) => (x.n !== undefined ? x.n === y.n : x.mode === y.mode)
+    return a.flatMap((entry: Entry) => {
+      const match = b.find((other: Entry) => same(entry, other))
+      return match === undefined ? [] : [{ ...key(entry), ...(difference(entry, match) as object) }]
     })
   }
   if (typeof a === "object" && a !== null && typeof b === "object" && b !== null) {
@@ -586,7 +883,7 @@ const difference = (a: unknown, b: unknown): unknown => {
 const listFrom = (variable: string, fallback: string) =>
   (process.env[variable] ?? fallback).split(",").map((item) => item.trim()).filter((item) => item.length > 0)
 
-const scenarioNames = ["exit-floor", "detection", "overhead", "stubborn", "idle", "startup", "startup-sigterm"]
+const scenarioNames = ["targets", "exit-floor", "detection", "overhead", "stubborn", "idle", "startup", "startup-sigterm"]
 
 const main = async () => {
   const startedAt = Date.now()
@@ -599,6 +896,9 @@ const main = async () => {
   const startUpSizes = listFrom("BENCH_STARTUP_SIZES", "10,500").map(Number)
   const startUpRepetitions = Number(process.env.BENCH_STARTUP_REPETITIONS ?? 5)
   const startUpSigtermN = Number(process.env.BENCH_STARTUP_SIGTERM_N ?? 600)
+  const targetsN = Number(process.env.BENCH_TARGETS_N ?? 10)
+  const targetsRepetitions = Number(process.env.BENCH_TARGETS_REPETITIONS ?? 20)
+  const prewarm = (process.env.BENCH_PREWARM ?? "--version").split(" ").filter((word) => word.length > 0)
   for (const name of only) if (!scenarioNames.includes(name)) throw new Error(`BENCH_ONLY: unknown scenario ${name}`)
   for (const side of sides) if (!allSides.includes(side)) throw new Error(`BENCH_SIDES: unknown side ${side}`)
   // In allSides' order, whatever order BENCH_SIDES gives.
@@ -614,6 +914,7 @@ const main = async () => {
     idle?: Idle
     startUp: Array<StartUp>
     startUpSigterm?: StartUpSigterm
+    targets?: Array<Targets>
   }
   const results = Object.fromEntries(sides.map((side) => [side, { overhead: [], startUp: [] }])) as unknown as Record<
     SideName,
@@ -621,6 +922,19 @@ const main = async () => {
   >
 
   const step = (label: string) => console.error(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0)} s] ${label}`)
+
+  // The command line runs from its bundle, built from the checked-out sources.
+  let build: Build | undefined
+  if (sides.includes("cli")) {
+    build = ensureBuilt(step)
+    step(`cli: dist/bin/bin.js of commit ${build.commit.slice(0, 7)}${build.dirty ? " (uncommitted changes)" : ""}, built ${build.builtAt}`)
+  }
+
+  if (only.has("targets")) {
+    step(`targets: ${targetsN} commands, ${targetsRepetitions} runs per side and compile cache`)
+    const figures = await targets(sides, targetsN, targetsRepetitions, prewarm, step)
+    for (const side of sides) results[side].targets = figures[side]
+  }
 
   let exitFloorResult: Awaited<ReturnType<typeof exitFloor>> | undefined
   if (only.has("exit-floor")) {
@@ -676,12 +990,16 @@ const main = async () => {
     }
   }
   const memory = Object.fromEntries(sides.map((side) => [side, memoryOf(side)]))
-  const showDifference = sides.includes("ours") && sides.includes("floor")
-  const oursMinusFloor = showDifference
-    ? difference({ ...results.ours, memory: memory.ours }, { ...results.floor, memory: memory.floor })
-    : undefined
+  // library − floor and CLI − floor, for the sides run beside the floor.
+  const shownDifferences = sides.includes("floor") ? differenced.filter((side) => sides.includes(side)) : []
+  const minusFloor = (side: (typeof differenced)[number]) =>
+    shownDifferences.includes(side)
+      ? difference({ ...results[side], memory: memory[side] }, { ...results.floor, memory: memory.floor })
+      : undefined
+  const oursMinusFloor = minusFloor("ours")
+  const cliMinusFloor = minusFloor("cli")
 
-  const rows: Array<{ readonly label: string; readonly cells: Record<string, string>; readonly difference: string }> = []
+  const rows: Array<{ readonly label: string; readonly cells: Record<string, string> }> = []
   const row = (
     label: string,
     cell: (side: SideName) => Cell,
@@ -689,20 +1007,24 @@ const main = async () => {
     formatDifference: (texts: ReadonlyArray<string>) => string = (texts) => texts.join(" / ")
   ) => {
     const cells = Object.fromEntries(sides.map((side) => [side, cell(side)])) as Record<SideName, Cell>
-    const ours = cells.ours?.values
     const floor = cells.floor?.values
-    const differenceText = showDifference && ours !== undefined && floor !== undefined
-      ? formatDifference(ours.map((value, index) => {
-        const base = floor[index]
-        return typeof value === "number" && typeof base === "number" && !Number.isNaN(value - base)
-          ? signed(value - base, digits)
-          : "—"
-      }))
-      : ""
+    const differenceText = (side: SideName) => {
+      const values = cells[side]?.values
+      return values !== undefined && floor !== undefined
+        ? formatDifference(values.map((value, index) => {
+          const base = floor[index]
+          return typeof value === "number" && typeof base === "number" && !Number.isNaN(value - base)
+            ? signed(value - base, digits)
+            : "—"
+        }))
+        : ""
+    }
     rows.push({
       label,
-      cells: Object.fromEntries(sides.map((side) => [side, cells[side].text])),
-      difference: differenceText
+      cells: {
+        ...Object.fromEntries(sides.map((side) => [side, cells[side].text])),
+        ...Object.fromEntries(shownDifferences.map((side) => [`${side} − floor`, differenceText(side)]))
+      }
     })
   }
   const failed = (count: number) => (count > 0 ? ` (${count} failed)` : "")
@@ -710,11 +1032,36 @@ const main = async () => {
   const exitText = (exitMs: number | null, exitCode: number | null, waitedMs: number) =>
     exitMs === null ? `no exit in ${waitedMs / 1000} s` : `${fmt(exitMs, 0)} (exit ${exitCode})`
 
+  const firstShown = (["ours", "cli", "floor", "peer"] as const).find((side) => sides.includes(side))
+  const modeTitles: Record<CacheMode, string> = {
+    cold: "cold compile cache",
+    warm: "warm compile cache",
+    prewarmed: `compile cache prewarmed by \`${prewarm.join(" ")}\``
+  }
+  const targetsOf = (side: SideName, mode: CacheMode) => results[side].targets?.find((entry) => entry.mode === mode)
+  for (const mode of only.has("targets") ? cacheModes : []) {
+    if (!sides.some((side) => targetsOf(side, mode) !== undefined)) continue
+    row(`Targets, ${targetsN} commands, ${modeTitles[mode]}: exec → first child, p50 / p99 / max, ms (${targetsRepetitions} runs)`, (side) => {
+      const t = targetsOf(side, mode)
+      return t === undefined
+        ? { text: "—" }
+        : {
+          text: `${fmt(t.firstMs.p50)} / ${fmt(t.firstMs.p99)} / ${fmt(t.firstMs.max)}${failed(t.failures)}`,
+          values: [t.firstMs.p50, t.firstMs.p99, t.firstMs.max]
+        }
+    })
+    row(`Targets, ${targetsN} commands, ${modeTitles[mode]}: RSS once all are up, p50 / p99 / max, MB`, (side) => {
+      const t = targetsOf(side, mode)
+      return t === undefined
+        ? { text: "—" }
+        : { text: `${fmt(t.rssMB.p50)} / ${fmt(t.rssMB.p99)} / ${fmt(t.rssMB.max)}`, values: [t.rssMB.p50, t.rssMB.p99, t.rssMB.max] }
+    })
+  }
   if (exitFloorResult !== undefined) {
     const f = exitFloorResult
     row(
       "Exit floor: a child's exit → a bare Node parent (the runner) sees it, p50 / p99 / max, ms",
-      (side) => ({ text: side === sides[0] ? `${fmt(f.p50, 2)} / ${fmt(f.p99, 2)} / ${fmt(f.max, 2)}` : "(same)" })
+      (side) => ({ text: side === firstShown ? `${fmt(f.p50, 2)} / ${fmt(f.p99, 2)} / ${fmt(f.max, 2)}` : "(same)" })
     )
   }
   if (only.has("detection")) {
@@ -804,15 +1151,48 @@ const main = async () => {
     }))
   }
 
-  const columns = sides.flatMap((side) => (side === "floor" && showDifference ? [side, "difference"] : [side]))
-  const title = (column: string) => (column === "difference" ? "ours − floor" : sideTitles[column as SideName])
+  // library, CLI, floor, library − floor, CLI − floor, concurrently.
+  const columns = [
+    ...(["ours", "cli", "floor"] as const).filter((side) => sides.includes(side)),
+    ...shownDifferences.map((side) => `${side} − floor`),
+    ...(sides.includes("peer") ? ["peer"] : [])
+  ]
+  const title = (column: string) =>
+    column.endsWith(" − floor") ? `${column.startsWith("ours") ? "library" : "CLI"} − floor` : sideTitles[column as SideName]
   const table = [
     `| Scenario | ${columns.map(title).join(" | ")} |`,
     `|---|${columns.map(() => "---|").join("")}`,
-    ...rows.map((entry) =>
-      `| ${entry.label} | ${columns.map((column) => (column === "difference" ? entry.difference : entry.cells[column])).join(" | ")} |`
-    )
+    ...rows.map((entry) => `| ${entry.label} | ${columns.map((column) => entry.cells[column]).join(" | ")} |`)
   ].join("\n")
+
+  // Pass or fail against the targets: the first child by p50 (p99 said too), RSS by its maximum.
+  const verdicts = only.has("targets")
+    ? sides.flatMap((side) =>
+      (results[side].targets ?? []).map((t) => {
+        const firstPass = t.firstMs.p50 <= targetsFirstChildLimitMs
+        const rssPass = t.rssMB.max <= targetsRssLimitMB
+        return {
+          side,
+          mode: t.mode,
+          firstChildP50Ms: t.firstMs.p50,
+          firstChildP99Ms: t.firstMs.p99,
+          firstChildPass: firstPass,
+          firstChildP99Pass: t.firstMs.p99 <= targetsFirstChildLimitMs,
+          rssMaxMB: t.rssMB.max,
+          rssPass,
+          text: `${sideTitles[side]}, ${modeTitles[t.mode]}: first child p50 ${fmt(t.firstMs.p50)} ms ${
+            firstPass ? "PASS" : "FAIL"
+          } (≤ ${targetsFirstChildLimitMs}; p99 ${fmt(t.firstMs.p99)} ms ${
+            t.firstMs.p99 <= targetsFirstChildLimitMs ? "pass" : "fail"
+          }), RSS max ${fmt(t.rssMB.max)} MB ${rssPass ? "PASS" : "FAIL"} (≤ ${targetsRssLimitMB})${
+            t.notExited + t.leftAlive + t.indirect + t.failures > 0
+              ? `; ${t.failures} failed, ${t.notExited} did not exit, ${t.leftAlive} children left, ${t.indirect} runs with indirect children`
+              : ""
+          }`
+        }
+      })
+    )
+    : []
 
   const machine = {
     cpus: Os.cpus().length,
@@ -843,10 +1223,18 @@ const main = async () => {
       startUpSizes,
       startUpRepetitions,
       startUpSigtermN,
+      targetsN,
+      targetsRepetitions,
+      prewarm,
       warmLogger: process.env.BENCH_WARM_LOGGER === "1"
     },
+    build,
     results,
+    targets: only.has("targets")
+      ? { rssLimitMB: targetsRssLimitMB, firstChildLimitMs: targetsFirstChildLimitMs, verdicts }
+      : undefined,
     oursMinusFloor,
+    cliMinusFloor,
     exitFloor: exitFloorResult,
     memory,
     table
@@ -856,6 +1244,10 @@ const main = async () => {
     Path.join(benchDir, "results", knobs.length === 0 ? "latest.json" : "partial.json")
   Fs.writeFileSync(resultFile, JSON.stringify(output, null, 2) + "\n")
   console.log(table)
+  if (verdicts.length > 0) {
+    console.log(`\nTargets (${targetsN} commands, ${targetsRepetitions} runs each):`)
+    for (const verdict of verdicts) console.log(`- ${verdict.text}`)
+  }
   console.log(
     `\n${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, concurrently ${machine.concurrently}; ${output.durationSeconds} s; load average ${
       loadAverageAtStart.map((load) => load.toFixed(1)).join(" ")
