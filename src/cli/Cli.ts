@@ -5,38 +5,17 @@
  *
  * @since 0.2.0
  */
-import * as Cause from "effect/Cause"
 import * as Argument from "effect/cli/Argument"
 import * as CliConfig from "effect/cli/CliConfig"
-import * as CliError from "effect/cli/CliError"
-import * as CliOutput from "effect/cli/CliOutput"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as GlobalFlag from "effect/cli/GlobalFlag"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import * as Os from "node:os"
-import type * as Member from "../Member.ts"
-import * as NodeSupervisor from "../NodeSupervisor.ts"
-import type { ShutdownReport } from "../ShutdownReport.ts"
-import * as Prefix from "./Prefix.ts"
+import * as ExitCode from "./ExitCode.ts"
+import * as Presenter from "./Presenter.ts"
 import * as Run from "./Run.ts"
 import * as UsageError from "./UsageError.ts"
-
-/**
- * The process's exit codes, as `--help` prints them.
- *
- * @since 0.2.0
- * @category constants
- */
-export const exitCodesText = `EXIT CODES
-  0    a signal (TERM, INT, HUP, QUIT), and every process stopped cleanly within the grace period
-  1    a process exited on its own, could not start, was not ready in time (--notify), or did
-       not stop cleanly (a non-zero exit, or death by a signal other than its stop signal)
-  2    bad input: an unknown flag, no command, a bad name, duration, signal or Procfile line
-  124  something had to be SIGKILLed: the grace period ran out, or a second signal came
-  With --exit-code-from NAME: that process's own exit code (128 + n for signal n).`
 
 const repeated = <A>(flag: Flag.Flag<A>) => Flag.atLeast(flag, 0)
 
@@ -130,7 +109,7 @@ const run = Command.make("run", {
     commands: flags.commands
   })).pipe(
     Command.withDescription(
-      `Start every command, each in a process group of its own; wait for a signal, or for any of them to exit on its own; then stop them all within one grace period, and SIGKILL what is left. No restarts: one exit ends them all.\n\n${exitCodesText}`
+      `Start every command, each in a process group of its own; wait for a signal, or for any of them to exit on its own; then stop them all within one grace period, and SIGKILL what is left. No restarts: one exit ends them all.\n\n${ExitCode.exitCodesText}`
     ),
     Command.withExamples([
       { command: "effect-supervise run --grace 25s -- 'api=node api.js --port 8080' 'worker=node worker.js'", description: "two commands, 25 s to drain" },
@@ -162,72 +141,7 @@ export const main = (version: string) =>
     // A usage error is said once, in its own words.
     Effect.tapError((error) =>
       error instanceof UsageError.UsageError
-        ? Effect.sync(() => process.stderr.write(`effect-supervise: ${error.message} ${hint(["effect-supervise", "run"])}\n`))
+        ? Effect.sync(() => process.stderr.write(`effect-supervise: ${error.message} ${Presenter.hint(["effect-supervise", "run"])}\n`))
         : Effect.void
     )
   )
-
-/**
- * Where to find help, after a one-line error: `(effect-supervise run --help shows the flags)`.
- *
- * @since 0.2.0
- * @category presenting
- */
-export const hint = (commandPath: ReadonlyArray<string>): string => `(${[...commandPath, "--help"].join(" ")} shows the flags)`
-
-/**
- * Bad input in one line on stderr, not drowned in the whole help text; the
- * help and the version on stdout when asked for, coloured as the process's
- * output is.
- *
- * @since 0.2.0
- * @category presenting
- */
-export const presenter: CliOutput.Presenter = {
-  present: (event) =>
-    Effect.sync(() => {
-      switch (event._tag) {
-        case "Help": {
-          const colors = Prefix.colourWanted({ isTTY: process.stdout.isTTY === true, env: process.env })
-          return void process.stdout.write(`${CliOutput.defaultFormatter({ colors }).formatHelpDoc(event.helpDoc)}\n`)
-        }
-        case "InvalidInvocation":
-          // The first error only: the parser's later ones follow from it (`--grace -1s` reads `-1s` as flags).
-          return void process.stderr.write(`effect-supervise: ${event.errors[0]?.message} ${hint(event.commandPath)}\n`)
-        case "Version":
-          return void process.stdout.write(`${event.version}\n`)
-      }
-    })
-}
-
-/** A process's own exit code: its code, or 128 + the number of the signal that killed it. */
-const ownCode = (end: Member.End | undefined): number => {
-  if (end === undefined || end._tag !== "Exited") return 1
-  if (end.code !== null) return end.code
-  return 128 + (Os.constants.signals[end.signal as NodeJS.Signals] ?? 0)
-}
-
-const isUsage = (cause: Cause.Cause<unknown>): boolean => {
-  const error = Cause.squash(cause)
-  return error instanceof UsageError.UsageError || (CliError.isCliError(error) && error._tag !== "UserError")
-}
-
-/**
- * The command's exit code, as {@link exitCodesText} says: 2 for bad input;
- * with `--exit-code-from`, that process's own code; otherwise the
- * supervision's.
- *
- * @since 0.2.0
- * @category exit codes
- */
-export const exitCodeOf = (
-  exit: Exit.Exit<unknown, unknown>,
-  report: ShutdownReport | undefined,
-  exitCodeFrom: string | undefined
-): number => {
-  if (Exit.isFailure(exit) && isUsage(exit.cause)) return UsageError.exitCode
-  if (exitCodeFrom !== undefined && report !== undefined) {
-    return ownCode(report.members.find((member) => member.name === exitCodeFrom)?.exit)
-  }
-  return NodeSupervisor.exitCodeOf(exit, report)
-}

@@ -1,7 +1,7 @@
 /**
  * Runs the command line as the process's main: `NodeRuntime.runMain`, with
  * one line per bad input instead of the whole help, and the exit codes of
- * `Cli.exitCodesText`.
+ * `ExitCode.exitCodesText`.
  *
  * @since 0.2.0
  */
@@ -14,6 +14,8 @@ import type * as Runtime from "effect/Runtime"
 import { flushStdio } from "../internal/flushStdio.ts"
 import * as NodeSupervisor from "../NodeSupervisor.ts"
 import * as Cli from "./Cli.ts"
+import * as ExitCode from "./ExitCode.ts"
+import * as Presenter from "./Presenter.ts"
 import * as Run from "./Run.ts"
 import { version } from "./version.ts"
 
@@ -22,13 +24,13 @@ const flushMillis = 1_000
 
 const teardown: Runtime.Teardown = (exit, onExit) =>
   flushStdio(flushMillis, () => {
-    const code = Cli.exitCodeOf(exit, NodeSupervisor.lastReport(), Run.exitCodeFrom)
+    const code = ExitCode.exitCodeOf(exit, NodeSupervisor.lastReport(), Run.exitCodeFrom)
     onExit(code)
     process.exit(code)
   })
 
 const program = Cli.main(version).pipe(
-  Effect.provide(Layer.mergeAll(NodeServices.layer, CliOutput.layerPresenter(Cli.presenter)))
+  Effect.provide(Layer.mergeAll(NodeServices.layer, CliOutput.layerPresenter(Presenter.presenter)))
 )
 
 NodeRuntime.runMain(program, { disableErrorReporting: false, teardown })

@@ -8,6 +8,8 @@ import * as Layer from "effect/Layer"
 import * as Fs from "node:fs"
 import { afterEach, assert, describe, it, vi } from "vitest"
 import * as Cli from "../../src/cli/Cli.ts"
+import * as ExitCode from "../../src/cli/ExitCode.ts"
+import * as Presenter from "../../src/cli/Presenter.ts"
 import * as Run from "../../src/cli/Run.ts"
 import { UsageError } from "../../src/cli/UsageError.ts"
 import { version } from "../../src/cli/version.ts"
@@ -16,7 +18,7 @@ import type { ShutdownReport } from "../../src/ShutdownReport.ts"
 import { runFlags } from "../helpers/cliProcess.ts"
 import { tempFile } from "../helpers/processes.ts"
 
-const layer = Layer.mergeAll(NodeServices.layer, CliOutput.layerPresenter(Cli.presenter))
+const layer = Layer.mergeAll(NodeServices.layer, CliOutput.layerPresenter(Presenter.presenter))
 
 /** Runs the command line as the bin does, with `args`, capturing what it writes. */
 const cli = async (args: ReadonlyArray<string>) => {
@@ -60,7 +62,7 @@ describe("Cli: each flag reaches run", () => {
       const { exit, stderr, stdout } = await cli(["run", ...flags, "--", "a=true"])
       assert.instanceOf(errorOf(exit), UsageError)
       assert.match((errorOf(exit) as UsageError).message, expected)
-      assert.strictEqual(Cli.exitCodeOf(exit, undefined, undefined), 2)
+      assert.strictEqual(ExitCode.exitCodeOf(exit, undefined, undefined), 2)
       assert.match(stderr, /^effect-supervise: .+ \(effect-supervise run --help shows the flags\)\n$/)
       assert.strictEqual(stdout, "")
     })
@@ -70,7 +72,7 @@ describe("Cli: each flag reaches run", () => {
     const file = tempFile("port")
     const { exit } = await cli(["run", "--shell", "--port", "6000", "--no-pid1-warning", "--", `a=echo "$PORT" > ${file}; exit 3`])
     assert.strictEqual(Fs.readFileSync(file, "utf8"), "6000\n")
-    assert.strictEqual(Cli.exitCodeOf(exit, NodeSupervisor.lastReport(), undefined), 1)
+    assert.strictEqual(ExitCode.exitCodeOf(exit, NodeSupervisor.lastReport(), undefined), 1)
     assert.strictEqual(Run.exitCodeFrom, undefined)
   })
 })
@@ -78,14 +80,14 @@ describe("Cli: each flag reaches run", () => {
 describe("Cli: what the parser refuses, and help", () => {
   it("an unknown flag: one line naming it, exit 2, nothing on stdout", async () => {
     const { exit, stderr, stdout } = await cli(["run", "--bogus", "--", "a=true"])
-    assert.strictEqual(Cli.exitCodeOf(exit, undefined, undefined), 2)
+    assert.strictEqual(ExitCode.exitCodeOf(exit, undefined, undefined), 2)
     assert.match(stderr, /^effect-supervise: .*--bogus.* \(effect-supervise run --help shows the flags\)\n$/)
     assert.strictEqual(stdout, "")
   })
 
   it("a flag value that looks like flags: one line, the first error", async () => {
     const { exit, stderr } = await cli(["run", "--start-timeout", "-1s", "--", "a=true"])
-    assert.strictEqual(Cli.exitCodeOf(exit, undefined, undefined), 2)
+    assert.strictEqual(ExitCode.exitCodeOf(exit, undefined, undefined), 2)
     assert.match(stderr, /^effect-supervise: Missing value for flag --start-timeout\b[^\n]*\(effect-supervise run --help shows the flags\)\n$/)
   })
 
@@ -95,14 +97,14 @@ describe("Cli: what the parser refuses, and help", () => {
     const { exit, stdout } = await cli(["run", "--help"])
     assert.isTrue(Exit.isSuccess(exit))
     for (const flag of runFlags) assert.include(stdout, flag)
-    assert.include(stdout, Cli.exitCodesText)
+    assert.include(stdout, ExitCode.exitCodesText)
     assert.notInclude(stdout, "\x1b[")
   })
 
   it("only --help and --version are global: no wizard, completions nor log level", async () => {
     const { stdout } = await cli(["--help"])
     for (const flag of ["--wizard", "--completions", "--log-level"]) assert.notInclude(stdout, flag)
-    assert.strictEqual(Cli.exitCodeOf((await cli(["--wizard"])).exit, undefined, undefined), 2)
+    assert.strictEqual(ExitCode.exitCodeOf((await cli(["--wizard"])).exit, undefined, undefined), 2)
   })
 
   it("--help with FORCE_COLOR=1 is coloured; --version prints the version", async () => {
@@ -115,19 +117,19 @@ describe("Cli: what the parser refuses, and help", () => {
 
 })
 
-describe("Cli.exitCodeOf", () => {
+describe("ExitCode.exitCodeOf", () => {
   const report = (exit: unknown) => ({ members: [{ name: "a", exit }] }) as unknown as ShutdownReport
   const failed = Exit.fail(new Error("a exited"))
 
   it("--exit-code-from: the process's own code, 128 + n for signal n, 1 when it has no exit", () => {
-    assert.strictEqual(Cli.exitCodeOf(failed, report({ _tag: "Exited", code: 7, signal: null }), "a"), 7)
-    assert.strictEqual(Cli.exitCodeOf(failed, report({ _tag: "Exited", code: null, signal: "SIGUSR1" }), "a"), 138)
-    assert.strictEqual(Cli.exitCodeOf(failed, report({ _tag: "Exited", code: null, signal: "SIGNOPE" }), "a"), 128)
-    assert.strictEqual(Cli.exitCodeOf(failed, report(undefined), "a"), 1)
-    assert.strictEqual(Cli.exitCodeOf(failed, report({ _tag: "Closed" }), "a"), 1)
+    assert.strictEqual(ExitCode.exitCodeOf(failed, report({ _tag: "Exited", code: 7, signal: null }), "a"), 7)
+    assert.strictEqual(ExitCode.exitCodeOf(failed, report({ _tag: "Exited", code: null, signal: "SIGUSR1" }), "a"), 138)
+    assert.strictEqual(ExitCode.exitCodeOf(failed, report({ _tag: "Exited", code: null, signal: "SIGNOPE" }), "a"), 128)
+    assert.strictEqual(ExitCode.exitCodeOf(failed, report(undefined), "a"), 1)
+    assert.strictEqual(ExitCode.exitCodeOf(failed, report({ _tag: "Closed" }), "a"), 1)
   })
 
   it("bad input is 2 whatever --exit-code-from says", () => {
-    assert.strictEqual(Cli.exitCodeOf(Exit.fail(new UsageError({ message: "bad" })), report(undefined), "a"), 2)
+    assert.strictEqual(ExitCode.exitCodeOf(Exit.fail(new UsageError({ message: "bad" })), report(undefined), "a"), 2)
   })
 })
