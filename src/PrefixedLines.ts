@@ -3,8 +3,9 @@
  * decoding: bytes pass through exactly (invalid UTF-8, `\r` and all). Only
  * `\n` ends a line. A line longer than the cap is split into pieces of the
  * cap, so memory stays bounded whatever the child writes; a last line without
- * `\n` gets one at the end. The framed output is a list of slices of the
- * input and of the prefix, to be written as one vectored write: no copy.
+ * `\n` gets one at the end. The framed output is to be written as one
+ * vectored write: long lines as slices of the input and the prefix, no copy;
+ * a run of short lines copied into one buffer, cheaper than a slice per line.
  *
  * @since 0.2.0
  */
@@ -16,6 +17,10 @@
  * @category constants
  */
 export const defaultMaxLineBytes = 64 * 1024
+
+// Lines shorter than this are copied, with their prefixes, into one buffer per run of them;
+// longer ones are passed on as slices of the input.
+const copyBelowBytes = 256
 
 const newline = 0x0a
 const newlineBytes = Uint8Array.of(newline)
@@ -62,21 +67,49 @@ export const make = (prefix: Uint8Array, maxLineBytes: number = defaultMaxLineBy
     pendingBytes += bytes.length - offset
   }
 
+  const prefixBuffer = Buffer.from(prefix.buffer, prefix.byteOffset, prefix.length)
+
   return {
     push: (chunk) => {
       const out: Array<Uint8Array> = []
+      const source = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length)
+      // Short whole lines of this chunk, in a row, as start and end offsets: copied out as one
+      // buffer, since a chunk of short lines would otherwise be tens of thousands of slices.
+      const run: Array<number> = []
+      let runBytes = 0
+      const flushRun = () => {
+        if (run.length === 0) return
+        const framed = Buffer.allocUnsafe(runBytes)
+        let offset = 0
+        for (let pair = 0; pair < run.length; pair += 2) {
+          offset += prefixBuffer.copy(framed, offset)
+          offset += source.copy(framed, offset, run[pair], run[pair + 1])
+          framed[offset++] = newline
+        }
+        out.push(framed)
+        run.length = 0
+        runBytes = 0
+      }
       let start = 0
-      for (let index = chunk.indexOf(newline); index !== -1; index = chunk.indexOf(newline, start)) {
-        const line = chunk.subarray(start, index)
-        if (pendingBytes + line.length > maxLineBytes) {
-          extend(out, line)
-          // What is left of the line: at least one byte, at most the cap.
-          emitLine(out, new Uint8Array(0))
+      for (let index = source.indexOf(newline); index !== -1; index = source.indexOf(newline, start)) {
+        const length = index - start
+        if (pendingBytes === 0 && length < copyBelowBytes && length <= maxLineBytes) {
+          run.push(start, index)
+          runBytes += prefix.length + length + 1
         } else {
-          emitLine(out, line)
+          flushRun()
+          const line = chunk.subarray(start, index)
+          if (pendingBytes + line.length > maxLineBytes) {
+            extend(out, line)
+            // What is left of the line: at least one byte, at most the cap.
+            emitLine(out, new Uint8Array(0))
+          } else {
+            emitLine(out, line)
+          }
         }
         start = index + 1
       }
+      flushRun()
       if (start < chunk.length) extend(out, chunk.subarray(start))
       return out
     },

@@ -49,6 +49,17 @@ describe("PrefixedLines", () => {
     assert.strictEqual(frame("> ", undefined, ["one\ntwo\n\nthree\n"]), "> one\n> two\n> \n> three\n")
   })
 
+  it("a chunk of short lines is framed as one buffer; a long line stays a slice of its chunk", () => {
+    const framer = PrefixedLines.make(bytes("[yes] "))
+    const short = framer.push(bytes("y\n".repeat(10_000)))
+    assert.strictEqual(short.length, 1, "not a piece per line")
+    assert.strictEqual(text(short), "[yes] y\n".repeat(10_000))
+    const long = bytes(`${"x".repeat(1000)}\n`)
+    const pieces = framer.push(long)
+    assert.strictEqual(text(pieces), `[yes] ${"x".repeat(1000)}\n`)
+    assert.isTrue(pieces.some((piece) => piece.buffer === long.buffer), "the long line is not copied")
+  })
+
   it("passes bytes through undecoded: \\r and invalid UTF-8 reach the output unchanged", () => {
     const framer = PrefixedLines.make(bytes("p|"))
     const chunk = Uint8Array.of(0x61, 0x0d, 0xff, 0xfe, 0x0d, 0x0a, 0xc3, 0x0d, 0x0a)
